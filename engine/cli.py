@@ -1,0 +1,147 @@
+"""Headless command line: list presets, run an experiment, show a run file."""
+
+import argparse
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+from engine import __version__
+from engine.errors import DDXError
+from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
+from engine.presets import list_presets, load_preset
+from engine.runfile import MAIN_ROLES, load_run
+from engine.runner import run
+
+DEFAULT_DIR = Path("data")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ddx", description="DDX: Distillation & Double-descent eXplorer")
+    parser.add_argument("--version", action="version", version=f"ddx {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("presets", help="list shipped and user presets")
+    go = commands.add_parser("run", help="run a preset or TOML file headless and write a run file")
+    go.add_argument("source", help="preset name (see `presets`) or path to a .toml file")
+    go.add_argument("--out", help="run file to write (default: data/<name>-<time>.h5)")
+    go.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. teacher.width=64 or sweep.seeds=[0,1]",
+    )
+    go.add_argument("--device", help="auto (default: CUDA if present), cpu, cuda or cuda:N")
+    go.add_argument("--force", action="store_true", help="overwrite an existing run file")
+    go.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
+    show = commands.add_parser("show", help="print a run file's config, status and summary table")
+    show.add_argument("path", help="a .h5 run file")
+    return parser
+
+
+def default_out(name: str) -> Path:
+    DEFAULT_DIR.mkdir(exist_ok=True)
+    return DEFAULT_DIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.h5"
+
+
+def cmd_presets() -> int:
+    presets = list_presets()
+    width = max(len(p.name) for p in presets)
+    for p in presets:
+        origin = "" if p.shipped else "  (user)"
+        print(f"{p.name:<{width}}  {p.description}{origin}")
+    return 0
+
+
+def progress_line(event: EpochMetrics, total: int) -> str:
+    m = event.metrics
+    return (
+        f"point {event.point + 1}/{total}  {event.role:<9} epoch {event.epoch:>4}/{event.epochs:<4} "
+        f"train err {m['train_error']:.3f}  test err {m['test_error']:.3f}"
+    )
+
+
+def cmd_run(args) -> int:
+    overrides = list(args.overrides) + ([f"run.device={args.device}"] if args.device else [])
+    cfg = load_preset(args.source, overrides)
+    out = Path(args.out) if args.out else default_out(cfg.run.name)
+    total = 0
+    interactive = sys.stderr.isatty() and not args.quiet
+    for event in run(cfg, out, force=args.force):
+        if isinstance(event, RunStarted):
+            total = event.total_points
+            print(f"device: {event.device}", file=sys.stderr)
+            print(f"writing {event.path} ({total} points)", file=sys.stderr)
+        elif isinstance(event, EpochMetrics) and interactive:
+            print("\r" + progress_line(event, total), end="", file=sys.stderr, flush=True)
+        elif isinstance(event, PointFinished) and not args.quiet:
+            end = "\n" if interactive else ""
+            tests = "  ".join(f"{r} {v['test_error']:.3f}" for r, v in event.final.items() if r in MAIN_ROLES)
+            print(f"{end}point {event.index + 1}/{total} done: test error {tests}", file=sys.stderr)
+        elif isinstance(event, RunFinished):
+            print(f"run {event.status} in {event.elapsed:.1f} s: {event.path}", file=sys.stderr)
+    print_summary(load_run(out))
+    return 0
+
+
+def fmt(value) -> str:
+    if isinstance(value, float):
+        return "—" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def print_summary(data) -> None:
+    """The final test error of each role per point (and the teacher's noisy train error)."""
+    roles = [r for r in MAIN_ROLES if r in data.roles]
+    header = ["point", *data.axes, "seed", "teacher train err", *(f"{r} test err" for r in roles)]
+    rows = [
+        [
+            p.index,
+            *(fmt(p.values.get(a)) for a in data.axes),
+            p.seed,
+            fmt(p.final("teacher", "train_error")),
+            *(fmt(p.final(r, "test_error")) for r in roles),
+        ]
+        for p in data.points
+    ]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def cmd_show(args) -> int:
+    data = load_run(args.path)
+    a = data.attrs
+    print(f"file:        {data.path}")
+    print(f"experiment:  {data.config['run']['name']} — {data.config['run']['description'].strip()}")
+    print(f"status:      {data.status}{'  (' + a['error'] + ')' if a.get('error') else ''}")
+    print(f"points:      {len(data.points)} of {a.get('total_points', '?')} finished")
+    print(f"device:      {a.get('device', '?')}   created {a.get('created', '?')}   DDX {a.get('app_version', '?')}")
+    sweep = data.config["sweep"]
+    if data.axes:
+        print(f"sweep:       {', '.join(data.axes)} over seeds {sweep['seeds']}")
+    print()
+    print_summary(data)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input prints one clear message and returns 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            return cmd_presets()
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "show":
+            return cmd_show(args)
+    except DDXError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: the run file keeps every finished point (status 'stopped')", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,344 @@
+"""The experiment config: one validated model with defaults, descriptions and ranges for every knob."""
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.datasets import DATASETS, NOISE_KINDS
+from engine.distill import MODES
+from engine.errors import ConfigError
+from engine.models import FAMILIES
+
+SCHEMA_VERSION = 1
+SECTIONS = ("data", "teacher", "student", "distill", "train", "sweep", "run")
+
+DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
+FamilyName = Literal[FAMILIES.names()]  # type: ignore[valid-type]
+ModeName = Literal[MODES.names()]  # type: ignore[valid-type]
+NoiseKind = Literal[NOISE_KINDS]  # type: ignore[valid-type]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    """Which data, how much of it, and how its training labels are corrupted."""
+
+    dataset: DatasetName = Field("mnist1d", description="data generator or 'file'")
+    n_train: int = Field(1000, ge=1, le=10_000_000, description="labeled training examples |S|")
+    n_test: int = Field(2000, ge=1, le=10_000_000, description="clean-labeled test examples")
+    n_unlabeled: int = Field(10000, ge=0, le=100_000_000, description="unlabeled pool |U| the teacher labels")
+    noise: float = Field(0.15, ge=0, lt=1, description="label noise rate on the training labels")
+    noise_kind: NoiseKind = Field("symmetric", description="symmetric (uniform other class) or pairflip (c → c+1)")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="data seed; each sweep seed adds to it")
+    dim: int = Field(200, ge=1, le=100_000, description="input dimension d of the Gaussian mixture")
+    rho: float = Field(0.2, gt=0, lt=1, description="share ρ of class 1 in the Gaussian mixture")
+    delta: float = Field(1.0, gt=0, le=100, description="noise variance Δ of the Gaussian mixture")
+    input_noise: float = Field(0.1, ge=0, le=10, description="std of Gaussian input noise for 2-D datasets")
+    n_classes: int = Field(3, ge=2, le=20, description="number of spiral arms (classes)")
+    path: str = Field("", description="path of an .npz or .h5 file with X, y (dataset 'file')")
+
+
+class ModelConfig(Section):
+    """A model family and its size knob; fields a family does not read are ignored."""
+
+    model: FamilyName = Field("mlp", description="model family")
+    width: int = Field(64, ge=1, le=1_000_000, description="size knob: hidden units, channels, features or centres")
+    depth: int = Field(2, ge=1, le=16, description="hidden layers of an MLP")
+    k: int = Field(1, ge=1, le=1000, description="neighbours of a k-NN vote")
+    kernel: Literal["rbf", "laplace"] = Field("rbf", description="kernel of a kernel machine")
+    bandwidth: float = Field(0.0, ge=0, le=1e6, description="kernel length scale; 0 = median pairwise distance")
+    ridge: float = Field(0.0, ge=0, le=1e6, description="L2 penalty of closed-form and linear fits; 0 = ridgeless")
+    trainable_fraction: float = Field(1.0, gt=0, le=1, description="share η of a linear model's weights that train")
+
+
+class DistillConfig(Section):
+    """How the student learns from the teacher(s)."""
+
+    mode: ModeName = Field("hard", description="hard, soft, self (label refinement) or none")
+    temperature: float = Field(1.0, gt=0, le=100, description="softmax temperature T of soft targets")
+    chi: float = Field(1.0, ge=0, le=1, description="χ: weight of the teacher term; 1 − χ goes to true labels")
+    alpha: float = Field(0.5, ge=0, le=1, description="self-distillation: weight a of the model's own predictions")
+    teachers: int = Field(1, ge=1, le=64, description="number m of independently trained teachers")
+    pool_labels: Literal["random", "ensemble"] = Field(
+        "random", description="with m > 1: a random teacher per example, or the mean of their logits"
+    )
+    student_data: Literal["pool", "labeled", "both"] = Field(
+        "pool", description="inputs the student trains on: the pool U, the labeled set S, or both"
+    )
+
+
+class TrainConfig(Section):
+    """Optimization of gradient-trained families (mlp, cnn)."""
+
+    epochs: int = Field(30, ge=1, le=100_000, description="passes over the training set")
+    batch_size: int = Field(128, ge=1, le=1_000_000, description="examples per mini-batch")
+    lr: float = Field(1e-3, gt=0, le=10, description="learning rate")
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="optimizer")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
+    loss: Literal["cross_entropy", "mse"] = Field("cross_entropy", description="training loss")
+
+
+class SweepConfig(Section):
+    """Which config keys vary across the run's points, and over which seeds."""
+
+    axis: str = Field("", description="numeric key swept, e.g. teacher.width; empty = one point")
+    values: list[float] = Field(default_factory=list, description="values of the swept key")
+    axis2: str = Field("", description="optional second swept key (a grid with the first)")
+    values2: list[float] = Field(default_factory=list, description="values of the second swept key")
+    seeds: list[int] = Field(
+        default_factory=lambda: [0], min_length=1, description="seeds; each point runs once per seed"
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def seeds_non_negative(cls, seeds: list[int]) -> list[int]:
+        if any(s < 0 for s in seeds):
+            raise ValueError("seeds must be integers ≥ 0")
+        return seeds
+
+
+class RunConfig(Section):
+    """Where and how the run executes."""
+
+    name: str = Field("experiment", description="short name, used in the default file name")
+    description: str = Field("", description="what this experiment shows and what to look for")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu, cuda or cuda:N")
+
+
+class ExperimentConfig(BaseModel):
+    """A whole experiment: data, teacher, student, distillation, training, sweep and run settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = Field(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION, description="config format version")
+    data: DataConfig = Field(default_factory=DataConfig)
+    teacher: ModelConfig = Field(default_factory=lambda: ModelConfig(width=256))
+    student: ModelConfig = Field(default_factory=lambda: ModelConfig(width=32))
+    distill: DistillConfig = Field(default_factory=DistillConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+
+    @model_validator(mode="after")
+    def consistent(self) -> "ExperimentConfig":
+        for problem in cross_field_problems(self):
+            raise ValueError(problem)
+        return self
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.model_dump())
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+
+def cross_field_problems(cfg: ExperimentConfig):
+    """Yield a message for each combination of values that cannot run together."""
+    d = cfg.distill
+    if MODES[d.mode].needs_teacher_labels and d.student_data == "pool" and cfg.data.n_unlabeled == 0:
+        yield (
+            f"distill.mode = '{d.mode}' trains the student on the unlabeled pool, but data.n_unlabeled = 0; "
+            "set data.n_unlabeled > 0 or distill.student_data = 'labeled'"
+        )
+    if d.mode == "soft" and d.chi < 1 and d.student_data == "pool":
+        yield "distill.chi < 1 mixes in true labels, which the pool lacks; set distill.student_data to 'labeled' or 'both'"
+    if d.mode == "self" and not FAMILIES[cfg.student.model].gradient:
+        gradient = ", ".join(n for n in FAMILIES.names() if FAMILIES[n].gradient)
+        yield f"distill.mode = 'self' refines labels during training; student.model must be one of: {gradient}"
+    if cfg.data.dataset == "file" and not cfg.data.path:
+        yield "data.dataset = 'file' needs data.path: an .npz or .h5 file with X and y"
+    yield from sweep_problems(cfg)
+
+
+def sweep_problems(cfg: ExperimentConfig):
+    s = cfg.sweep
+    for axis, values, name in ((s.axis, s.values, "sweep.axis"), (s.axis2, s.values2, "sweep.axis2")):
+        if not axis:
+            if values:
+                yield f"{name} is empty but its values are set; name a numeric key such as teacher.width"
+            continue
+        if axis not in numeric_keys():
+            yield f"{name} = {axis!r} is not a numeric config key; allowed: {', '.join(numeric_keys())}"
+            continue
+        if not values:
+            yield f"{name} = {axis!r} needs at least one value in {name.replace('axis', 'values')}"
+        for value in values:
+            problem = value_problem(cfg, axis, value)
+            if problem:
+                yield f"{name.replace('axis', 'values')} holds {value:g}, invalid for {axis}: {problem}"
+    if s.axis2 and s.axis2 == s.axis:
+        yield "sweep.axis2 must differ from sweep.axis"
+    if s.axis2 and not s.axis:
+        yield "sweep.axis2 is set but sweep.axis is empty; set the first axis first"
+
+
+def numeric_keys() -> list[str]:
+    """Dotted names of every int or float field a sweep may vary."""
+    keys = []
+    for section in SECTIONS:
+        if section in ("sweep", "run"):
+            continue
+        model = ExperimentConfig.model_fields[section].annotation
+        for name, field in model.model_fields.items():
+            if field.annotation in (int, float):
+                keys.append(f"{section}.{name}")
+    return keys
+
+
+def field_type(key: str) -> type:
+    section, name = key.split(".", 1)
+    return ExperimentConfig.model_fields[section].annotation.model_fields[name].annotation
+
+
+def value_problem(cfg: ExperimentConfig, key: str, value: float) -> str | None:
+    """Why `value` is not allowed for `key`, or None when it is."""
+    if field_type(key) is int and value != int(value):
+        return "must be a whole number"
+    section, name = key.split(".", 1)
+    part = getattr(cfg, section)
+    try:
+        type(part).model_validate({**part.model_dump(), name: coerce(key, value)})
+    except ValidationError as exc:
+        return explain(exc.errors()[0])
+    return None
+
+
+def coerce(key: str, value: float) -> int | float:
+    return int(value) if field_type(key) is int else float(value)
+
+
+def get_value(cfg: ExperimentConfig, key: str) -> Any:
+    section, name = key.split(".", 1)
+    return getattr(getattr(cfg, section), name)
+
+
+def with_values(cfg: ExperimentConfig, values: dict[str, float]) -> ExperimentConfig:
+    """A copy of `cfg` with dotted keys set (values are coerced to each field's type)."""
+    raw = cfg.model_dump()
+    for key, value in values.items():
+        section, name = key.split(".", 1)
+        raw[section][name] = coerce(key, value)
+    return validate(raw, "sweep point")
+
+
+def explain(error: dict) -> str:
+    """A plain-words version of one pydantic error, naming what is allowed."""
+    ctx = error.get("ctx", {})
+    bounds = {
+        "greater_than_equal": "≥ {ge}",
+        "greater_than": "> {gt}",
+        "less_than_equal": "≤ {le}",
+        "less_than": "< {lt}",
+    }
+    if error["type"] in bounds:
+        return "must be " + bounds[error["type"]].format(**ctx)
+    return error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+
+
+def allowed_keys(loc: tuple) -> str:
+    if len(loc) == 1:
+        return ", ".join(["schema_version", *SECTIONS])
+    model = ExperimentConfig.model_fields.get(loc[0])
+    if model is None:
+        return ", ".join(SECTIONS)
+    return ", ".join(model.annotation.model_fields)
+
+
+def describe(exc: ValidationError, source: str) -> str:
+    """One message listing every problem in `source`, each with its key, value and what is allowed."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(str(p) for p in error["loc"])
+        key = ".".join(loc)
+        if error["type"] == "extra_forbidden":
+            where = f"[{loc[0]}]" if len(loc) > 1 else "the top level"
+            lines.append(f"unknown key {key!r}; allowed keys in {where}: {allowed_keys(loc)}")
+        elif not loc:
+            lines.append(explain(error))
+        else:
+            lines.append(f"{key} = {error['input']!r}: {explain(error)}")
+    return f"invalid config in {source}:\n  " + "\n  ".join(lines)
+
+
+def validate(raw: dict, source: str) -> ExperimentConfig:
+    """Validate a raw nested dict into an ExperimentConfig, or raise ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid config in {source}: expected a table of sections")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"{source} has schema_version {version}, made by a newer DDX; this version reads up to {SCHEMA_VERSION}"
+        )
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, source)) from None
+
+
+def parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Split 'section.key=value'; the value is read as TOML (numbers, lists, booleans), else as text."""
+    key, sep, text = item.partition("=")
+    parts = key.strip().split(".")
+    if not sep or len(parts) != 2 or not all(parts):
+        raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. teacher.width=64")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return parts, value
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    for item in overrides:
+        (section, name), value = parse_override(item)
+        if section not in SECTIONS:
+            raise ConfigError(f"--set {item!r}: unknown section {section!r}; allowed: {', '.join(SECTIONS)}")
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"--set {item!r}: [{section}] is not a table in the preset")
+        table[name] = value
+    return raw
+
+
+def load_config(path: Path, overrides: list[str] = ()) -> ExperimentConfig:
+    """Read a TOML preset from `path`, apply `section.key=value` overrides and validate."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read preset {path}: {exc}") from None
+    raw = apply_overrides(parse_toml(text, str(path)), list(overrides))
+    return validate(raw, str(path))
+
+
+def from_json(text: str, source: str) -> ExperimentConfig:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{source}: stored config is not valid JSON: {exc}") from None
+    return validate(raw, source)
+
+
+def save_toml(cfg: ExperimentConfig, path: Path) -> None:
+    """Write `cfg` as a TOML preset, replacing the file atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(cfg.to_toml(), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write preset {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,83 @@
+"""The dataset contract: clean splits from a generator, then label noise on the training labels only."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.registry import Registry
+
+DATASETS: Registry = Registry("dataset")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A registered dataset: its maker and which `data.*` knobs beyond the common ones it reads."""
+
+    make: object
+    fields: tuple[str, ...]
+    description: str
+
+
+def register_dataset(name: str, fields: tuple[str, ...], description: str):
+    """Decorator registering `make(cfg, seed) -> Splits` as dataset `name`."""
+
+    def decorate(make):
+        DATASETS.register(name)(DatasetInfo(make, fields, description))
+        return make
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Clean data as a generator or file yields it, before any label noise.
+
+    Inputs are float32 arrays of shape (n, dim); labels are int64 class indices.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_pool: np.ndarray
+    n_classes: int
+    bayes_error: float | None = None
+    info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything one experiment point trains and evaluates on.
+
+    Attributes
+    ----------
+    y_train : noisy training labels (what the teacher and baseline see)
+    y_train_clean : the same examples' clean labels (to measure memorization)
+    transition : noise transition matrix T, row = true class, column = given label
+    bayes_error : Bayes-optimal test error where known in closed form, else None
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    y_train_clean: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_pool: np.ndarray
+    n_classes: int
+    transition: np.ndarray
+    bayes_error: float | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def noisy_mask(self) -> np.ndarray:
+        return self.y_train != self.y_train_clean
+
+
+def split_rng(seed: int, split: str) -> np.random.Generator:
+    """An independent random stream per split, so growing the pool leaves train and test unchanged."""
+    return np.random.default_rng([seed, sum(split.encode())])

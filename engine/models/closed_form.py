@@ -1,0 +1,111 @@
+"""Closed-form families: ReLU random features and kernel machines fit by (ridge)less least squares."""
+
+import math
+from collections.abc import Iterator
+
+import torch
+
+from engine.models.base import Learner, Targets, register_family
+
+
+def ridge_solve(features: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.Tensor:
+    """β minimizing ‖Φβ − Y‖² + ridge·‖β‖²; ridge 0 gives the minimum-norm least-squares solution."""
+    if ridge == 0:
+        return torch.linalg.pinv(features) @ y
+    n, p = features.shape
+    if p <= n:
+        gram = features.T @ features + ridge * torch.eye(p, dtype=features.dtype, device=features.device)
+        return torch.linalg.solve(gram, features.T @ y)
+    gram = features @ features.T + ridge * torch.eye(n, dtype=features.dtype, device=features.device)
+    return features.T @ torch.linalg.solve(gram, y)
+
+
+class LeastSquaresLearner(Learner):
+    """Shared fit for models that are linear in fixed features: fit once, yield the train loss once."""
+
+    loss = "mse"
+
+    def __init__(self, spec, train, n_in: int, n_classes: int, seed: int, device: torch.device):
+        self.spec, self.n_classes, self.seed, self.device = spec, n_classes, seed, device
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def solve(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return ridge_solve(self.features(x), y, self.spec.ridge)
+
+    def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
+        y = targets.distribution(self.n_classes).to(self.device)
+        self.prepare(x.to(torch.float64))
+        self.beta = self.solve(x.to(torch.float64), y)
+        residual = self.logits(x).to(torch.float64) - y
+        yield float(0.5 * (residual**2).sum(1).mean())
+
+    def prepare(self, x: torch.Tensor) -> None:
+        """Set up data-dependent parts (kernel centres, bandwidth) before solving."""
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.features(x.to(torch.float64)) @ self.beta).to(torch.float32)
+
+
+@register_family(
+    "random_features",
+    ("width", "ridge"),
+    gradient=False,
+    description="ReLU random features (width = number of features), ridge fit in closed form",
+)
+class RandomFeatures(LeastSquaresLearner):
+    def prepare(self, x: torch.Tensor) -> None:
+        gen = torch.Generator().manual_seed(self.seed)
+        w = torch.randn(x.shape[1], self.spec.width, generator=gen, dtype=torch.float64)
+        self.weights = w.to(self.device)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        dim, width = self.weights.shape
+        return torch.relu(x @ self.weights / math.sqrt(dim)) / math.sqrt(width)
+
+
+def kernel_matrix(a: torch.Tensor, b: torch.Tensor, kind: str, bandwidth: float) -> torch.Tensor:
+    dist = torch.cdist(a, b)
+    if kind == "laplace":
+        return torch.exp(-dist / bandwidth)
+    return torch.exp(-(dist**2) / (2 * bandwidth**2))
+
+
+@register_family(
+    "kernel",
+    ("width", "kernel", "bandwidth", "ridge"),
+    gradient=False,
+    description="RBF or Laplace kernel machine on `width` centres (all training points when width ≥ n)",
+)
+class KernelMachine(LeastSquaresLearner):
+    def prepare(self, x: torch.Tensor) -> None:
+        gen = torch.Generator().manual_seed(self.seed)
+        pick = torch.randperm(len(x), generator=gen)[: self.spec.width].to(x.device)
+        self.all_points = len(pick) == len(x)
+        self.centres = x if self.all_points else x[pick]
+        self.bandwidth = self.spec.bandwidth or median_distance(x, gen)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return kernel_matrix(x, self.centres, self.spec.kernel, self.bandwidth)
+
+    def solve(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Kernel ridge regression on all points; Nyström least squares on a subset of centres."""
+        k = self.features(x)
+        ridge = self.spec.ridge
+        if self.all_points:
+            if ridge == 0:
+                return torch.linalg.pinv(k, hermitian=True) @ y
+            return torch.linalg.solve(k + ridge * torch.eye(len(k), dtype=k.dtype, device=k.device), y)
+        if ridge == 0:
+            return torch.linalg.pinv(k) @ y
+        k_centres = self.features(self.centres)
+        return torch.linalg.lstsq(k.T @ k + ridge * k_centres, k.T @ y).solution
+
+
+def median_distance(x: torch.Tensor, gen: torch.Generator, sample: int = 1000) -> float:
+    """Median pairwise distance of up to `sample` points: the usual default kernel bandwidth."""
+    pick = torch.randperm(len(x), generator=gen)[:sample].to(x.device)
+    dist = torch.cdist(x[pick], x[pick])
+    off = dist[~torch.eye(len(pick), dtype=torch.bool, device=x.device)]
+    return float(off.median()) if len(off) else 1.0

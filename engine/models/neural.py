@@ -1,0 +1,111 @@
+"""Gradient-trained families (MLP, 1-D CNN) and the mini-batch trainer they share."""
+
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from engine.models.base import Learner, Targets, objective, register_family
+
+
+def seeded_module(seed: int, build) -> nn.Module:
+    """Build a module with initial weights drawn from `seed` alone, whatever else used the RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+def make_optimizer(params, train) -> torch.optim.Optimizer:
+    if train.optimizer == "adam":
+        return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+    return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+
+
+class GradientLearner(Learner):
+    """Mini-batch training of a torch module; data stays on the device and batches are index slices.
+
+    With `refine_alpha` > 0 the targets become (1 − a)·onehot(y) + a·softmax(f_e(x)/T) after each
+    epoch e (self-distillation as label refinement).
+    """
+
+    iterative = True
+
+    def __init__(self, module: nn.Module, train, seed: int, device: torch.device):
+        self.module = module.to(device)
+        self.train = train
+        self.seed = seed
+        self.device = device
+        self.loss = train.loss
+        self.refine_alpha = 0.0
+        self.refine_temperature = 1.0
+
+    def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
+        optimizer = make_optimizer(self.module.parameters(), self.train)
+        order = torch.Generator().manual_seed(self.seed + 7919)
+        n, size = len(x), self.train.batch_size
+        for _ in range(self.train.epochs):
+            self.module.train()
+            perm = torch.randperm(n, generator=order).to(self.device)
+            total = torch.zeros((), device=self.device)
+            for start in range(0, n, size):
+                idx = perm[start : start + size]
+                loss = objective(self.module(x[idx]), targets, idx, self.loss).sum()
+                optimizer.zero_grad(set_to_none=True)
+                (loss / len(idx)).backward()
+                optimizer.step()
+                total += loss.detach()
+            if self.refine_alpha > 0:
+                targets = self.refined(x, targets)
+            yield float(total) / max(n, 1)
+
+    def refined(self, x: torch.Tensor, targets: Targets) -> Targets:
+        probs = torch.softmax(self.predict_logits(x) / self.refine_temperature, 1)
+        weight = torch.full((len(x),), self.refine_alpha, device=x.device)
+        return Targets(targets.hard, probs, weight, 1.0)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        self.module.eval()
+        return self.module(x)
+
+
+def mlp(n_in: int, n_classes: int, width: int, depth: int) -> nn.Sequential:
+    layers, size = [], n_in
+    for _ in range(depth):
+        layers += [nn.Linear(size, width), nn.ReLU()]
+        size = width
+    return nn.Sequential(*layers, nn.Linear(size, n_classes))
+
+
+@register_family("mlp", ("width", "depth"), gradient=True, description="fully connected ReLU network")
+class MLP(GradientLearner):
+    def __init__(self, spec, train, n_in, n_classes, seed, device):
+        super().__init__(seeded_module(seed, lambda: mlp(n_in, n_classes, spec.width, spec.depth)), train, seed, device)
+
+
+class Conv1dNet(nn.Module):
+    """Three strided 1-D convolutions of `width` channels, then a linear read-out."""
+
+    def __init__(self, n_in: int, n_classes: int, width: int):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(1, width, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv1d(width, width, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(width, width, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        length = n_in
+        for _ in range(3):
+            length = (length + 1) // 2
+        self.readout = nn.Linear(width * length, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.features(x.unsqueeze(1)))
+
+
+@register_family("cnn", ("width",), gradient=True, description="1-D convolutional network (width = channels)")
+class CNN(GradientLearner):
+    def __init__(self, spec, train, n_in, n_classes, seed, device):
+        super().__init__(seeded_module(seed, lambda: Conv1dNet(n_in, n_classes, spec.width)), train, seed, device)

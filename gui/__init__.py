@@ -1,0 +1,1 @@
+"""DDX desktop app (PySide6 + pyqtgraph); imports engine/, never the reverse."""

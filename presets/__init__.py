@@ -1,0 +1,1 @@
+"""Shipped experiment presets (TOML files in this folder)."""
