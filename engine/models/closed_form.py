@@ -58,11 +58,13 @@ class RandomFeatures(LeastSquaresLearner):
     def prepare(self, x: torch.Tensor) -> None:
         gen = torch.Generator().manual_seed(self.seed)
         w = torch.randn(x.shape[1], self.spec.width, generator=gen, dtype=torch.float64)
-        self.weights = w.to(self.device)
+        b = torch.randn(self.spec.width, generator=gen, dtype=torch.float64)
+        self.weights, self.bias = w.to(self.device), b.to(self.device)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """φ(x) = relu(x·W/√d + b)/√p with W, b standard normal (the bias matters in low dimension)."""
         dim, width = self.weights.shape
-        return torch.relu(x @ self.weights / math.sqrt(dim)) / math.sqrt(width)
+        return torch.relu(x @ self.weights / math.sqrt(dim) + self.bias) / math.sqrt(width)
 
 
 def kernel_matrix(a: torch.Tensor, b: torch.Tensor, kind: str, bandwidth: float) -> torch.Tensor:

@@ -1,0 +1,127 @@
+"""Datasets: shapes, reproducibility, measured noise rates and validation of user files."""
+
+import h5py
+import numpy as np
+import pytest
+
+from engine.config import DataConfig
+from engine.datasets import DATASETS, build_dataset, transition_matrix
+from engine.datasets.gaussian_mixture import bayes_optimal_error
+from engine.datasets.noise import corrupt_labels, pair_target
+from engine.errors import DataFileError
+
+
+def small(dataset: str, **kw) -> DataConfig:
+    base = {"dataset": dataset, "n_train": 200, "n_test": 100, "n_unlabeled": 300, "noise": 0.2, "dim": 20}
+    return DataConfig(**(base | kw))
+
+
+@pytest.mark.parametrize("name", ["gaussian_mixture", "mnist1d", "moons", "spirals"])
+def test_generated_datasets_have_requested_sizes_and_are_reproducible(name):
+    data = build_dataset(small(name), seed=3)
+    assert (len(data.x_train), len(data.x_test), len(data.x_pool)) == (200, 100, 300)
+    assert data.x_train.shape[1] == data.x_test.shape[1] == data.x_pool.shape[1] == data.dim
+    assert data.x_train.dtype == np.float32 and np.isfinite(data.x_train).all()
+    assert set(np.unique(data.y_test)) <= set(range(data.n_classes))
+    again = build_dataset(small(name), seed=3)
+    assert np.array_equal(again.x_train, data.x_train) and np.array_equal(again.y_train, data.y_train)
+    other = build_dataset(small(name), seed=4)
+    assert not np.array_equal(other.x_train, data.x_train)
+
+
+def test_growing_the_pool_leaves_train_and_test_unchanged():
+    a, b = build_dataset(small("moons"), 0), build_dataset(small("moons", n_unlabeled=900), 0)
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.x_test, b.x_test)
+
+
+def test_noise_touches_training_labels_only_and_keeps_clean_ones():
+    data = build_dataset(small("spirals", n_train=2000, noise=0.3), 0)
+    rate = data.noisy_mask.mean()
+    assert 0.26 < rate < 0.34
+    assert data.y_train_clean.shape == data.y_train.shape
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "pairflip"])
+@pytest.mark.parametrize("rate", [0.0, 0.15, 0.4])
+def test_measured_noise_matches_the_transition_matrix(kind, rate):
+    classes = 5
+    clean = np.repeat(np.arange(classes), 8000)
+    noisy = corrupt_labels(clean, classes, rate, kind, np.random.default_rng(1))
+    measured = np.zeros((classes, classes))
+    np.add.at(measured, (clean, noisy), 1)
+    measured /= measured.sum(1, keepdims=True)
+    expected = transition_matrix(classes, rate, kind)
+    assert np.allclose(expected.sum(1), 1)
+    assert np.abs(measured - expected).max() < 0.015
+    assert abs((noisy != clean).mean() - rate) < 0.01
+    if kind == "pairflip" and rate > 0:
+        flipped = noisy != clean
+        assert np.array_equal(noisy[flipped], pair_target(classes)[clean[flipped]])
+
+
+def test_gaussian_mixture_bayes_error_matches_monte_carlo_of_the_bayes_classifier():
+    cfg = small("gaussian_mixture", n_train=10, n_test=200_000, dim=50, rho=0.2, delta=1.0, noise=0.0)
+    data = build_dataset(cfg, 0)
+    v = data.x_test[data.y_test == 1].mean(0) - data.x_test[data.y_test == 0].mean(0)  # ≈ 2v/√d
+    score = data.x_test @ (v / 2)
+    bias = 0.5 * np.log(0.2 / 0.8)
+    error = ((score + bias > 0).astype(int) != data.y_test).mean()
+    assert data.bayes_error == pytest.approx(bayes_optimal_error(0.2, 1.0))
+    assert abs(error - data.bayes_error) < 0.01
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def good_arrays(n=400, dim=3):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return {"X": x, "y": (x[:, 0] > 0).astype(np.int64)}
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_user_file_is_split_into_train_test_and_pool(tmp_path, suffix):
+    path = tmp_path / f"mine{suffix}"
+    if suffix == ".npz":
+        write_npz(path, **good_arrays())
+    else:
+        with h5py.File(path, "w") as f:
+            for k, v in good_arrays().items():
+                f[k] = v
+    data = build_dataset(small("file", path=str(path), n_train=100, n_test=100, n_unlabeled=150, noise=0.1), 0)
+    assert (len(data.x_train), len(data.x_test), len(data.x_pool), data.n_classes) == (100, 100, 150, 2)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"X": np.zeros((10, 2))}, "missing array 'y'"),
+        ({"X": np.full((400, 2), np.nan), "y": np.zeros(400, int) + np.arange(400) % 2}, "NaN"),
+        ({"X": np.zeros(400), "y": np.arange(400) % 2}, "shape (n, features)"),
+        ({"X": np.zeros((400, 2)), "y": np.arange(399) % 2}, "one label per example"),
+        ({"X": np.zeros((400, 2)), "y": np.arange(400) % 2 - 1}, "outside the allowed range"),
+        ({"X": np.zeros((400, 2)), "y": np.zeros(400, int)}, "single class"),
+        ({"X": np.zeros((400, 2)), "y": np.arange(400) * 0.5}, "integer class labels"),
+        ({"X": np.zeros((50, 2)), "y": np.arange(50) % 2}, "too few"),
+    ],
+)
+def test_broken_user_files_get_one_clear_message(tmp_path, arrays, message):
+    path = write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataFileError) as err:
+        build_dataset(small("file", path=str(path), n_train=100, n_test=100, n_unlabeled=150), 0)
+    assert message in str(err.value) and "bad.npz" in str(err.value)
+
+
+def test_unreadable_and_missing_files_are_reported(tmp_path):
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5 at all")
+    with pytest.raises(DataFileError, match="could not be read"):
+        build_dataset(small("file", path=str(garbage)), 0)
+    with pytest.raises(DataFileError, match="does not exist"):
+        build_dataset(small("file", path=str(tmp_path / "nope.npz")), 0)
+
+
+def test_every_registered_dataset_is_tested():
+    assert set(DATASETS.names()) == {"gaussian_mixture", "mnist1d", "moons", "spirals", "file"}
