@@ -108,9 +108,10 @@ def run(
     device = resolve_device(cfg.run.device)
     points = expand_points(cfg)
     axes = [a for a in (cfg.sweep.axis, cfg.sweep.axis2) if a]
+    cache = DataCache(device)
+    cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
     writer = RunWriter(Path(path), cfg.to_json(), device_label(device), len(points), axes, force=force)
     writer.descriptions = METRICS | {"epoch": "epoch number, from 1"}
-    cache = DataCache(device)
     status, error = "stopped", ""
     try:
         yield RunStarted(str(path), len(points), device_label(device), cfg.to_json())

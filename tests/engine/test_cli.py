@@ -99,6 +99,7 @@ def test_bad_input_returns_2_with_one_clear_message(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.startswith("error: "), (args, err)
     assert (tmp_path / "exists.h5").read_bytes() == b"precious", "nothing on disk is lost"
+    assert not (tmp_path / "f.h5").exists(), "bad data is caught before a run file is created"
 
 
 def test_bad_input_from_the_shell_prints_no_traceback(tmp_path):

@@ -15,7 +15,8 @@ def tensors(data):
     return [torch.from_numpy(a) for a in (data.x_train, data.y_train, data.x_test, data.y_test)]
 
 
-def fit_and_test(spec: ModelConfig, data, train=TrainConfig(epochs=40, lr=0.01, batch_size=32)) -> tuple[float, float]:
+def fit_and_test(spec: ModelConfig, data, train: TrainConfig | None = None) -> tuple[float, float]:
+    train = train or TrainConfig(epochs=40, lr=0.01, batch_size=32)
     x, y, xt, yt = tensors(data)
     learner = build_learner(spec, train, x.shape[1], data.n_classes, seed=0, device=CPU)
     losses = list(learner.fit(x, Targets(y)))

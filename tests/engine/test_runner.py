@@ -111,8 +111,9 @@ def test_an_engine_exception_marks_the_file_failed(tmp_path, monkeypatch):
 
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
+        yield
 
-    monkeypatch.setattr(engine.runner, "build_dataset", explode)
+    monkeypatch.setattr(engine.runner, "run_point", explode)
     with pytest.raises(RuntimeError, match="boom"):
         run_all(tiny_config(), tmp_path / "failed.h5")
     stored = load_run(tmp_path / "failed.h5")
