@@ -1,0 +1,49 @@
+"""Start the desktop app, or explain how to use the CLI when there is no display."""
+
+import os
+import sys
+
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window: a display server, or a platform plugin chosen explicitly."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    x11, wayland = bool(os.environ.get("DISPLAY")), bool(os.environ.get("WAYLAND_DISPLAY"))
+    if platform in HEADLESS_PLATFORMS or sys.platform in ("win32", "darwin"):
+        return True
+    if platform == "xcb":
+        return x11
+    if platform.startswith("wayland"):
+        return wayland
+    return x11 or wayland or bool(platform)
+
+
+def create_app():
+    """The QApplication, created once, with pyqtgraph's light theme."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("DDX")
+    app.setOrganizationName("DDX")
+    pg.setConfigOptions(background="w", foreground="k", antialias=True)
+    return app
+
+
+def launch() -> int:
+    """Open the main window and run the event loop; return the exit code (2 without a display)."""
+    if not has_display():
+        print(
+            "DDX: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the desktop app cannot open.\n"
+            "Use the command line instead, e.g.  python main.py run quickstart\n"
+            "(python main.py presets lists the presets; QT_QPA_PLATFORM=offscreen forces a headless Qt).",
+            file=sys.stderr,
+        )
+        return 2
+    app = create_app()
+    from gui.window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    return app.exec()

@@ -1,0 +1,99 @@
+"""The run browser: run files in the data folder and any opened or dropped, with status and description."""
+
+import json
+from pathlib import Path
+
+import h5py
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+COLUMNS = ("run", "status", "points", "description")
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+def read_header(path: Path) -> dict:
+    """Status, points and description of a run file from its root attributes only (cheap for big files)."""
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != "ddx-run":
+                return {"status": "not a DDX run", "points": "", "description": ""}
+            config = json.loads(f.attrs.get("config", "{}"))
+            done, total = int(f.attrs.get("points_done", 0)), int(f.attrs.get("total_points", 0))
+            description = config.get("run", {}).get("description", "").strip().splitlines()
+            return {
+                "status": str(f.attrs.get("status", "")),
+                "points": f"{done}/{total}",
+                "description": description[0] if description else "",
+            }
+    except (OSError, ValueError, KeyError):
+        return {"status": "unreadable", "points": "", "description": ""}
+
+
+class RunBrowser(QWidget):
+    """Lists run files; selecting one or two emits `selected` with their paths (two overlay).
+
+    Parameters
+    ----------
+    folder : Path
+        Scanned for *.h5 at each `refresh`.
+    """
+
+    selected = Signal(list)
+
+    def __init__(self, folder: Path, parent=None):
+        super().__init__(parent)
+        self.folder = Path(folder)
+        self.extra: list[Path] = []
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.itemSelectionChanged.connect(self.on_selection)
+        self.tree.setToolTip("select one run to show it, two (Ctrl+click) to overlay their sweeps")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tree)
+        self.refresh()
+
+    def paths(self) -> list[Path]:
+        found = sorted(self.folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True)
+        return found + [p for p in self.extra if p not in found]
+
+    def refresh(self) -> None:
+        """Re-read the folder and the headers, keeping the selection."""
+        chosen = set(self.selected_paths())
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for path in self.paths():
+            info = read_header(path)
+            item = QTreeWidgetItem([path.stem, info["status"], info["points"], info["description"]])
+            item.setData(0, PATH_ROLE, str(path))
+            item.setToolTip(0, str(path))
+            item.setToolTip(3, info["description"])
+            self.tree.addTopLevelItem(item)
+            item.setSelected(str(path) in chosen)
+        self.tree.blockSignals(False)
+
+    def add(self, path: Path) -> None:
+        """List `path` (an opened or dropped file) and select it alone."""
+        path = Path(path).resolve()
+        if path not in self.extra and path.parent != self.folder.resolve():
+            self.extra.append(path)
+        self.refresh()
+        self.select([path])
+
+    def select(self, paths: list[Path]) -> None:
+        wanted = {str(Path(p).resolve()) for p in paths}
+        self.tree.clearSelection()
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if str(Path(item.data(0, PATH_ROLE)).resolve()) in wanted:
+                item.setSelected(True)
+
+    def selected_paths(self) -> list[str]:
+        return [item.data(0, PATH_ROLE) for item in self.tree.selectedItems()]
+
+    def on_selection(self) -> None:
+        self.selected.emit(self.selected_paths())

@@ -1,0 +1,153 @@
+"""Runs the engine's event generator in one superqt worker thread, with pause, stop and progress."""
+
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
+from superqt.utils import GeneratorWorker, create_worker
+
+from engine.config import ExperimentConfig
+from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
+from engine.runner import run
+from gui.state import RunState
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA —"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"ETA {minutes}:{secs:02d}"
+
+
+class Progress:
+    """Points done of the total, the current epoch, and an ETA from the work fraction done so far."""
+
+    def __init__(self, cfg: ExperimentConfig, total: int):
+        self.total = total
+        self.roles = cfg.distill.teachers + (cfg.distill.mode != "none") + 1
+        self.done = 0
+        self.roles_done = 0
+        self.role = ""
+        self.epoch = self.epochs = 0
+        self.began = time.perf_counter()
+
+    def update(self, event) -> None:
+        if isinstance(event, PointStarted):
+            self.roles_done, self.role, self.epoch = 0, "", 0
+        elif isinstance(event, EpochMetrics):
+            if event.role != self.role:
+                self.roles_done += bool(self.role)
+                self.role = event.role
+            self.epoch, self.epochs = event.epoch, event.epochs
+        elif isinstance(event, PointFinished):
+            self.done += 1
+            self.roles_done, self.role, self.epoch = 0, "", 0
+
+    def fraction(self) -> float:
+        within = (self.roles_done + (self.epoch / self.epochs if self.epochs else 0)) / self.roles
+        return min(1.0, (self.done + min(within, 1.0)) / max(1, self.total))
+
+    def eta(self) -> float | None:
+        fraction = self.fraction()
+        if fraction <= 0:
+            return None
+        elapsed = time.perf_counter() - self.began
+        return elapsed / fraction - elapsed
+
+    def text(self, status: str = "") -> str:
+        if status:
+            return f"{self.done}/{self.total} points · {status}"
+        epoch = f"{self.role} epoch {self.epoch}/{self.epochs}" if self.role else "starting point"
+        return f"{self.done}/{self.total} points · {epoch} · {format_eta(self.eta())}"
+
+
+class RunController(QObject):
+    """Owns at most one running experiment.
+
+    Signals
+    -------
+    started(RunState) : a run began; its state fills as events arrive.
+    progressed(Progress) : after each event.
+    paused_changed(bool) : the worker paused or resumed.
+    failed(Exception) : the engine raised; the run file is marked 'failed'.
+    finished(str, str) : the worker ended, with the run file path and its status.
+    """
+
+    started = Signal(object)
+    progressed = Signal(object)
+    paused_changed = Signal(bool)
+    failed = Signal(object)
+    finished = Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.worker: GeneratorWorker | None = None
+        self.stop_requested = threading.Event()
+        self.state: RunState | None = None
+        self.progress: Progress | None = None
+        self.cfg: ExperimentConfig | None = None
+        self.path = ""
+        self.status = ""
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.worker is not None and self.worker.is_paused
+
+    def start(self, cfg: ExperimentConfig, path: Path) -> None:
+        """Start `cfg` writing `path`; a second start while one runs is refused."""
+        if self.running:
+            raise RuntimeError("a run is already in progress")
+        self.stop_requested.clear()
+        self.path, self.status = str(path), "running"
+        self.state = RunState.from_config(cfg.model_dump())
+        self.progress = Progress(cfg, 0)
+        self.cfg = cfg
+        worker = create_worker(run, cfg, path, stop=self.stop_requested.is_set, _start_thread=False)
+        worker.yielded.connect(self.on_event)
+        worker.errored.connect(self.on_error)
+        worker.paused.connect(lambda: self.paused_changed.emit(True))
+        worker.resumed.connect(lambda: self.paused_changed.emit(False))
+        worker.finished.connect(self.on_finished)
+        self.worker = worker
+        self.started.emit(self.state)
+        worker.start()
+
+    def toggle_pause(self) -> None:
+        if self.worker is not None:
+            self.worker.toggle_pause()
+
+    def stop(self) -> None:
+        """Ask the engine to stop at the next epoch boundary (resuming a paused worker to get there)."""
+        self.stop_requested.set()
+        if self.worker is not None and self.worker.is_paused:
+            self.worker.resume()
+
+    def wait(self, timeout: float = 2.0) -> bool:
+        """Process events until the worker has finished or `timeout` seconds passed; True if it finished."""
+        deadline = time.perf_counter() + timeout
+        while self.running and time.perf_counter() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.005)
+        return not self.running
+
+    def on_event(self, event) -> None:
+        if isinstance(event, RunStarted):
+            self.progress = Progress(self.cfg, event.total_points)
+        elif isinstance(event, RunFinished):
+            self.status = event.status
+        self.state.apply(event)
+        self.progress.update(event)
+        self.progressed.emit(self.progress)
+
+    def on_error(self, exc: Exception) -> None:
+        self.status = "failed"
+        self.failed.emit(exc)
+
+    def on_finished(self) -> None:
+        self.worker = None
+        self.finished.emit(self.path, self.status)

@@ -1,0 +1,88 @@
+"""File dialogs for opening and exporting; the writing itself is in gui.export and gui.figures."""
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from engine.errors import DDXError
+from engine.runfile import load_run
+from gui import dialogs
+from gui.export import export_config, export_csv, export_png, export_svg, save_run_as
+from gui.figures import publication_figure
+from gui.settings import data_dir
+
+PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;CSV of the curves (*.csv)"
+FIGURE_FILTER = "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
+
+
+def ask_path(window, title: str, name: str, filters: str) -> Path | None:
+    path, chosen = QFileDialog.getSaveFileName(window, title, str(data_dir() / name), filters)
+    if not path:
+        return None
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(chosen[chosen.rfind("*.") + 1 : -1])
+    return path
+
+
+def guarded(window, title: str, write) -> None:
+    """Run `write()`; show the cause in a message box when it fails."""
+    try:
+        write()
+    except (DDXError, OSError) as exc:
+        dialogs.show_error(window, title, str(exc))
+
+
+def export_plot(view, path: Path) -> None:
+    """Write the view as PNG, SVG or CSV, chosen by the suffix of `path`."""
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        export_svg(view.graphics, path)
+    elif suffix == ".csv":
+        export_csv(view.curves(), path)
+    else:
+        export_png(view.graphics, path)
+
+
+def ask_open(window) -> None:
+    paths, _ = QFileDialog.getOpenFileNames(window, "Open run", str(data_dir()), "DDX run files (*.h5)")
+    for path in paths:
+        window.open_run(path)
+
+
+def ask_export_plot(window) -> None:
+    view = window.current_view()
+    path = ask_path(window, "Export plot", f"{view.title.lower().replace(' ', '-')}.png", PLOT_FILTER)
+    if path:
+        guarded(window, "Cannot export plot", lambda: export_plot(view, path))
+
+
+def ask_figure(window) -> None:
+    source = window.shown_run_path()
+    if not source:
+        dialogs.show_error(window, "No run", "Run an experiment or select a run file first.")
+        return
+    kind = "curves" if window.current_view().title == "Learning curves" else "sweep"
+    path = ask_path(window, "Publication figure", f"{Path(source).stem}-{kind}.pdf", FIGURE_FILTER)
+    if path:
+        guarded(window, "Cannot write figure", lambda: publication_figure(load_run(source), path, kind))
+
+
+def ask_save_run(window) -> None:
+    source = window.shown_run_path()
+    if not source:
+        dialogs.show_error(window, "No run", "Run an experiment or select a run file first.")
+        return
+    path = ask_path(window, "Save run as", Path(source).name, "DDX run files (*.h5)")
+    if path:
+        guarded(window, "Cannot save run", lambda: save_run_as(source, path))
+
+
+def ask_export_config(window) -> None:
+    cfg = window.panel.config()
+    if cfg is None:
+        dialogs.show_error(window, "Invalid config", "Fix the fields marked in red first.")
+        return
+    path = ask_path(window, "Export config", f"{cfg.run.name}.toml", "TOML preset (*.toml)")
+    if path:
+        guarded(window, "Cannot export config", lambda: export_config(cfg, path))

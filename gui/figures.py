@@ -1,0 +1,77 @@
+"""Publication figures with matplotlib (Agg canvas, no Qt): sweep or learning curves of a run file."""
+
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from engine.errors import OutputError
+from engine.runfile import RunData
+from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, role_color, role_label
+from gui.state import RunState
+
+FIGURE_KINDS = ("sweep", "curves")
+
+
+def sweep_axes(ax, run: RunData) -> None:
+    state = RunState.from_run(run)
+    for role in state.roles:
+        xs, mean, std = state.sweep_stats(role)
+        if not len(xs):
+            continue
+        color = role_color(role)
+        ax.plot(xs, mean, "o-", color=color, lw=1.5, ms=4, label=role_label(role))
+        ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    threshold = state.interpolation_threshold()
+    if threshold is not None:
+        ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", lw=1, label="interpolation threshold")
+    if state.bayes_error is not None:
+        ax.axhline(state.bayes_error, color=BAYES_COLOR, ls=":", lw=1, label="Bayes-optimal error")
+    if state.grid and min(state.grid[0]) > 0:
+        ax.set_xscale("log")
+    ax.set_xlabel(state.axes[0])
+    ax.set_ylabel("final test error")
+
+
+def curves_axes(ax, run: RunData, point: int) -> None:
+    record = run.points[point]
+    for role, curves in record.curves.items():
+        color = role_color(role)
+        ax.plot(curves["epoch"], curves["test_error"], "-", color=color, lw=1.5, label=f"{role_label(role)} test")
+        ax.plot(curves["epoch"], curves["train_error"], "--", color=color, lw=1, label=f"{role_label(role)} train")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error")
+    values = ", ".join(f"{k} = {v:g}" for k, v in record.values.items())
+    ax.set_title(f"point {record.index + 1}, seed {record.seed}" + (f", {values}" if values else ""), fontsize=9)
+
+
+def publication_figure(run: RunData, path: str | Path, kind: str = "sweep", point: int = -1) -> None:
+    """Write a single-column figure (3.4 × 2.6 in) of `run` to `path`; the suffix picks PDF, SVG or PNG.
+
+    Parameters
+    ----------
+    kind : "sweep" (final test error vs the sweep axis; falls back to curves without a sweep axis)
+        or "curves" (learning curves of one point)
+    point : which point's learning curves, by position in `run.points` (default the last)
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".pdf", ".svg", ".png"):
+        raise OutputError(f"cannot write {path}: a figure is .pdf, .svg or .png")
+    if not run.points:
+        raise OutputError(f"{run.path} has no finished point to draw")
+    fig = Figure(figsize=(3.4, 2.6), dpi=300, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if kind == "sweep" and run.axes:
+        sweep_axes(ax, run)
+    else:
+        curves_axes(ax, run, point)
+    ax.grid(alpha=0.3, lw=0.5)
+    ax.legend(fontsize=6, frameon=False)
+    ax.tick_params(labelsize=7)
+    ax.xaxis.label.set_size(8)
+    ax.yaxis.label.set_size(8)
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,22 @@
+"""One colour per role, shared by every live view and every exported figure."""
+
+ROLE_COLORS = {
+    "teacher": "#1f77b4",
+    "student": "#d62728",
+    "baseline": "#2ca02c",
+}
+EXTRA_TEACHER_COLOR = "#9ecae1"
+BAYES_COLOR = "#7f7f7f"
+THRESHOLD_COLOR = "#ff7f0e"
+CLASS_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d")
+POINT_COLORS = ("#1f4e79", "#a0522d", "#1b5e20", "#8b0000", "#4b0082", "#5d4037", "#880e4f", "#827717")
+RUN_STYLES = ("solid", "dash", "dot", "dashdot")
+
+
+def role_color(role: str) -> str:
+    """The colour of `role`; extra teachers (teacher_2, …) share a light blue."""
+    return ROLE_COLORS.get(role, EXTRA_TEACHER_COLOR)
+
+
+def role_label(role: str) -> str:
+    return role.replace("_", " ")

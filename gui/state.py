@@ -1,0 +1,171 @@
+"""What the views draw: a run's curves and final values, kept in preallocated numpy buffers."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
+from engine.runfile import MAIN_ROLES, RunData
+
+CURVE_METRICS = ("train_error", "train_error_clean", "test_error")
+
+
+class CurveBuffer:
+    """One role's per-epoch metrics for the current point, in arrays allocated once per point.
+
+    Parameters
+    ----------
+    epochs : int
+        Capacity: the number of epochs the role will report.
+    """
+
+    def __init__(self, epochs: int):
+        self.count = 0
+        self.epoch = np.zeros(epochs)
+        self.series = {m: np.full(epochs, np.nan) for m in CURVE_METRICS}
+
+    def append(self, epoch: int, metrics: dict[str, float]) -> None:
+        if self.count == len(self.epoch):
+            self.grow()
+        self.epoch[self.count] = epoch
+        for name, values in self.series.items():
+            values[self.count] = metrics.get(name, np.nan)
+        self.count += 1
+
+    def grow(self) -> None:
+        size = max(1, 2 * len(self.epoch))
+        self.epoch = np.resize(self.epoch, size)
+        self.series = {m: np.concatenate([v, np.full(size - len(v), np.nan)]) for m, v in self.series.items()}
+
+    def view(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """Epochs and values filled so far (views, no copy)."""
+        return self.epoch[: self.count], self.series[metric][: self.count]
+
+    @classmethod
+    def from_arrays(cls, curves: dict[str, np.ndarray]) -> "CurveBuffer":
+        epochs = np.asarray(curves.get("epoch", []), dtype=float)
+        buffer = cls(max(1, len(epochs)))
+        buffer.count = len(epochs)
+        buffer.epoch[: len(epochs)] = epochs
+        for name in CURVE_METRICS:
+            if name in curves:
+                buffer.series[name][: len(epochs)] = curves[name]
+        return buffer
+
+
+@dataclass
+class PointResult:
+    """A finished point as the sweep views need it."""
+
+    index: int
+    seed: int
+    values: dict[str, float]
+    final: dict[str, dict[str, float]]
+    bayes_error: float | None = None
+
+
+@dataclass
+class RunState:
+    """A run as displayed: live (fed events) or loaded from a run file.
+
+    `version` increases at every change so the timer-driven views redraw only when needed.
+    """
+
+    name: str = ""
+    axes: list[str] = field(default_factory=list)
+    grid: list[list[float]] = field(default_factory=list)
+    total_points: int = 0
+    current_point: int = -1
+    curves: dict[str, CurveBuffer] = field(default_factory=dict)
+    points: list[PointResult] = field(default_factory=list)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    version: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict, total_points: int = 0) -> "RunState":
+        sweep = config["sweep"]
+        pairs = [(sweep["axis"], sweep["values"]), (sweep["axis2"], sweep["values2"])]
+        axes = [a for a, _ in pairs if a]
+        grid = [list(v) for a, v in pairs if a]
+        return cls(name=config["run"]["name"], axes=axes, grid=grid, total_points=total_points)
+
+    @classmethod
+    def from_run(cls, data: RunData) -> "RunState":
+        """The state of a run file: every finished point, and the last point's curves and arrays."""
+        state = cls.from_config(data.config, int(data.attrs.get("total_points", len(data.points))))
+        for p in data.points:
+            final = {r: {m: float(s[-1]) for m, s in c.items() if len(s)} for r, c in p.curves.items()}
+            state.points.append(PointResult(p.index, p.seed, p.values, final, p.attrs.get("bayes_error")))
+        if data.points:
+            last = data.points[-1]
+            state.current_point = last.index
+            state.curves = {r: CurveBuffer.from_arrays(c) for r, c in last.curves.items()}
+            state.arrays = last.arrays
+        state.version = 1
+        return state
+
+    def apply(self, event) -> None:
+        """Fold one engine event into the buffers."""
+        if isinstance(event, RunStarted):
+            self.total_points = event.total_points
+        elif isinstance(event, PointStarted):
+            self.current_point = event.index
+            self.curves = {}
+        elif isinstance(event, EpochMetrics):
+            if event.role not in self.curves:
+                self.curves[event.role] = CurveBuffer(event.epochs)
+            self.curves[event.role].append(event.epoch, event.metrics)
+        elif isinstance(event, PointFinished):
+            bayes = event.attrs.get("bayes_error")
+            self.points.append(PointResult(event.index, event.seed, event.values, event.final, bayes))
+            if event.arrays:
+                self.arrays = event.arrays
+        else:
+            return
+        self.version += 1
+
+    @property
+    def roles(self) -> list[str]:
+        present = set(self.curves) | {r for p in self.points for r in p.final}
+        return [r for r in MAIN_ROLES if r in present] + sorted(present - set(MAIN_ROLES))
+
+    @property
+    def bayes_error(self) -> float | None:
+        known = [p.bayes_error for p in self.points if p.bayes_error is not None]
+        return float(np.mean(known)) if known else None
+
+    def sweep_stats(self, role: str, metric: str = "test_error") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Axis values (first axis), mean and std over seeds and any second axis, sorted by axis value."""
+        if not self.axes:
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        groups: dict[float, list[float]] = {}
+        for p in self.points:
+            if role in p.final and metric in p.final[role]:
+                groups.setdefault(p.values[self.axes[0]], []).append(p.final[role][metric])
+        xs = np.array(sorted(groups), dtype=float)
+        mean = np.array([np.mean(groups[x]) for x in xs])
+        std = np.array([np.std(groups[x]) for x in xs])
+        return xs, mean, std
+
+    def interpolation_threshold(self) -> float | None:
+        """The first axis value at which the teacher's (noisy) train error reaches 0 on every seed."""
+        xs, mean, _ = self.sweep_stats("teacher", "train_error")
+        reached = xs[mean <= 0]
+        return float(reached[0]) if len(reached) else None
+
+    def grid_values(self, role: str, metric: str = "test_error") -> np.ndarray:
+        """Mean over seeds of a final metric on the two-axis grid; NaN where no point finished yet."""
+        if len(self.axes) < 2:
+            return np.zeros((0, 0))
+        first, second = self.grid
+        sums = np.zeros((len(first), len(second)))
+        counts = np.zeros_like(sums)
+        for p in self.points:
+            if role not in p.final or metric not in p.final[role]:
+                continue
+            i = first.index(p.values[self.axes[0]])
+            j = second.index(p.values[self.axes[1]])
+            sums[i, j] += p.final[role][metric]
+            counts[i, j] += 1
+        with np.errstate(invalid="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

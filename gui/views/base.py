@@ -1,0 +1,70 @@
+"""What every plot view shares: the runs it shows and a redraw that only runs after a change."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from gui.state import RunState
+
+
+def new_plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
+    """A white plot with axis labels, a legend, clipping to view and peak downsampling."""
+    widget = pg.PlotWidget(title=title)
+    item = widget.getPlotItem()
+    item.setLabel("bottom", x_label)
+    item.setLabel("left", y_label)
+    item.showGrid(x=True, y=True, alpha=0.2)
+    for side in ("left", "bottom"):
+        item.getAxis(side).enableAutoSIPrefix(False)
+    item.addLegend(offset=(-10, 10))
+    item.setClipToView(True)
+    item.setDownsampling(mode="peak")
+    return widget
+
+
+class PlotView(QWidget):
+    """A tab of the plot area.
+
+    Subclasses build `graphics` (the pyqtgraph widget that exports draw) and implement `redraw`.
+    `refresh` is called by the window's timer and redraws only when the shown runs changed.
+    """
+
+    title = ""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.states: list[tuple[str, RunState]] = []
+        self.drawn: tuple = ()
+        self.controls = QHBoxLayout()
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(2, 2, 2, 2)
+        self.layout_.addLayout(self.controls)
+        self.redraws = 0
+
+    def show_states(self, states: list[tuple[str, RunState]]) -> None:
+        """Show these (label, state) runs; the first is the main one."""
+        self.states = states
+        self.drawn = ()
+
+    def options(self) -> tuple:
+        """View options that change the drawing (check boxes, combos)."""
+        return ()
+
+    def invalidate(self, *_) -> None:
+        self.drawn = ()
+        self.refresh()
+
+    def refresh(self) -> None:
+        key = (tuple((id(s), s.version) for _, s in self.states), self.options())
+        if key == self.drawn:
+            return
+        self.drawn = key
+        self.redraw()
+        self.redraws += 1
+
+    def redraw(self) -> None:
+        raise NotImplementedError
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The displayed curves by name, as (x, y) arrays (for CSV export)."""
+        return {}

@@ -1,0 +1,69 @@
+"""Learning curves: train and test error against epoch for every role of the current point."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox
+
+from gui.palette import role_color, role_label
+from gui.views.base import PlotView, new_plot
+
+
+class LearningCurvesView(PlotView):
+    """Test error (solid) and train error (dashed) per role; train error on noisy or clean labels."""
+
+    title = "Learning curves"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.log_x = QCheckBox("log epoch axis")
+        self.clean = QCheckBox("train error on clean labels")
+        self.clean.setToolTip("unchecked: error on the noisy training labels the models see")
+        for box in (self.log_x, self.clean):
+            box.toggled.connect(self.invalidate)
+            self.controls.addWidget(box)
+        self.controls.addStretch(1)
+        self.graphics = new_plot("", "epoch", "error")
+        self.plot = self.graphics.getPlotItem()
+        self.layout_.addWidget(self.graphics, 1)
+        self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
+
+    def options(self) -> tuple:
+        return (self.log_x.isChecked(), self.clean.isChecked())
+
+    def train_metric(self) -> str:
+        return "train_error_clean" if self.clean.isChecked() else "train_error"
+
+    def item(self, role: str, kind: str) -> pg.PlotDataItem:
+        if (role, kind) not in self.items:
+            style = Qt.PenStyle.SolidLine if kind == "test" else Qt.PenStyle.DashLine
+            pen = pg.mkPen(role_color(role), width=2, style=style)
+            name = f"{role_label(role)} {kind}"
+            self.items[role, kind] = self.plot.plot([], [], pen=pen, name=name, symbolBrush=role_color(role))
+        return self.items[role, kind]
+
+    def redraw(self) -> None:
+        self.plot.setLogMode(x=self.log_x.isChecked(), y=False)
+        state = self.states[0][1] if self.states else None
+        shown = set()
+        if state is not None:
+            point = f"point {state.current_point + 1}/{state.total_points}" if state.current_point >= 0 else ""
+            self.plot.setTitle(f"{state.name} — {point}" if point else state.name)
+            for role, buffer in state.curves.items():
+                for kind, metric in (("test", "test_error"), ("train", self.train_metric())):
+                    x, y = buffer.view(metric)
+                    curve = self.item(role, kind)
+                    curve.setData(x, y, symbol="o" if len(x) == 1 else None, symbolSize=7)
+                    shown.add((role, kind))
+        for key, curve in self.items.items():
+            if key not in shown:
+                curve.setData([], [])
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {}
+        for (role, kind), curve in self.items.items():
+            x, y = curve.getOriginalDataset()
+            if x is not None and len(x):
+                metric = self.train_metric() if kind == "train" else "test_error"
+                out[f"{role}.{metric}"] = (np.asarray(x), np.asarray(y))
+        return out

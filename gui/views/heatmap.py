@@ -1,0 +1,66 @@
+"""The heatmap of a two-axis sweep: a role's final test error on the grid, filling in as points finish."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QLabel
+
+from engine.runfile import MAIN_ROLES
+from gui.views.base import PlotView, new_plot
+
+
+class HeatmapView(PlotView):
+    """Mean final test error over seeds for each (first axis, second axis) value pair."""
+
+    title = "Heatmap"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.role = QComboBox()
+        self.role.addItems(MAIN_ROLES)
+        self.role.currentTextChanged.connect(self.invalidate)
+        self.controls.addWidget(QLabel("role"))
+        self.controls.addWidget(self.role)
+        self.controls.addStretch(1)
+        self.graphics = new_plot("", "first axis", "second axis")
+        self.plot = self.graphics.getPlotItem()
+        self.plot.showGrid(x=False, y=False)
+        self.image = pg.ImageItem()
+        self.plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), label="test error")
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.layout_.addWidget(self.graphics, 1)
+        self.values = np.zeros((0, 0))
+
+    def options(self) -> tuple:
+        return (self.role.currentText(),)
+
+    def redraw(self) -> None:
+        state = self.states[0][1] if self.states else None
+        if state is None or len(state.axes) < 2:
+            self.plot.setTitle("heatmap needs a two-axis sweep (sweep.axis and sweep.axis2)")
+            self.image.clear()
+            self.values = np.zeros((0, 0))
+            return
+        role = self.role.currentText()
+        self.values = state.grid_values(role)
+        self.plot.setTitle(f"{role} final test error — {state.name}")
+        self.plot.setLabel("bottom", state.axes[0])
+        self.plot.setLabel("left", state.axes[1])
+        self.image.setImage(self.values, autoLevels=False)
+        finite = self.values[np.isfinite(self.values)]
+        if finite.size:
+            low, high = float(finite.min()), float(finite.max())
+            self.colorbar.setLevels((low, high if high > low else low + 1e-3))
+        for axis, values in (("bottom", state.grid[0]), ("left", state.grid[1])):
+            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(values)]
+            self.plot.getAxis(axis).setTicks([ticks])
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each row of the grid (one first-axis value) as a curve over the second axis."""
+        state = self.states[0][1] if self.states else None
+        if state is None or len(state.axes) < 2 or not self.values.size:
+            return {}
+        second = np.asarray(state.grid[1], dtype=float)
+        role = self.role.currentText()
+        rows = zip(state.grid[0], self.values, strict=True)
+        return {f"{role}.test_error[{state.axes[0]}={v:g}]": (second, row) for v, row in rows}

@@ -1,0 +1,282 @@
+"""The main window: parameter panel, plot tabs, run browser, run controls, menus and status bar."""
+
+from pathlib import Path
+
+import pyqtgraph as pg
+import PySide6
+import torch
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+import engine
+from engine.errors import RunFileError
+from engine.runfile import load_run
+from gui import dialogs, exporting
+from gui.browser import RunBrowser
+from gui.controller import Progress, RunController
+from gui.params import ParameterPanel
+from gui.presetbar import PresetBar
+from gui.settings import data_dir, new_run_path, settings
+from gui.state import RunState
+from gui.views import VIEWS
+
+REFRESH_MS = 50
+DEFAULT_PRESET = "quickstart"
+
+
+def device_name() -> str:
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+
+
+class MainWindow(QMainWindow):
+    """DDX's desktop window; one run at a time, shown live while it trains."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("DDX — Distillation & Double-descent eXplorer")
+        self.setAcceptDrops(True)
+        self.controller = RunController(self)
+        self.shown_paths: list[str] = []
+        self.panel = ParameterPanel()
+        self.presets = PresetBar(self.panel.config)
+        self.views = [view() for view in VIEWS]
+        self.tabs = QTabWidget()
+        for view in self.views:
+            self.tabs.addTab(view, view.title)
+        self.tabs.currentChanged.connect(lambda _: self.current_view().refresh())
+        self.setCentralWidget(self.tabs)
+        self.browser = RunBrowser(data_dir())
+        self.build_docks()
+        self.build_actions()
+        self.build_status()
+        self.connect_signals()
+        self.timer = QTimer(self, interval=REFRESH_MS)
+        self.timer.timeout.connect(self.refresh_views)
+        self.timer.start()
+        self.restore()
+
+    def build_docks(self) -> None:
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.presets)
+        column.addWidget(self.panel, 1)
+        for title, widget, area in (
+            ("Parameters", left, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("Runs", self.browser, Qt.DockWidgetArea.BottomDockWidgetArea),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"{title.lower()}-dock")
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+            self.addDockWidget(area, dock)
+
+    def action(self, text: str, slot, shortcut: str | QKeySequence = "", tip: str = "") -> QAction:
+        act = QAction(text, self)
+        act.triggered.connect(slot)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setToolTip(tip or text)
+        return act
+
+    def build_actions(self) -> None:
+        self.run_action = self.action("Run", self.start_run, "Ctrl+R", "run the experiment (Ctrl+R)")
+        self.pause_action = self.action("Pause", self.controller.toggle_pause, "", "pause or resume the run")
+        self.stop_action = self.action("Stop", self.stop_run, "Esc", "stop after the current epoch (Esc)")
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("run-toolbar")
+        for act in (self.run_action, self.pause_action, self.stop_action):
+            toolbar.addAction(act)
+        files = self.menuBar().addMenu("&File")
+        files.addAction(self.action("Open run…", self.ask_open, QKeySequence.StandardKey.Open))
+        files.addAction(self.action("Export plot…", self.ask_export_plot, "Ctrl+E", "PNG, SVG or CSV of this tab"))
+        files.addAction(self.action("Publication figure…", self.ask_figure))
+        files.addAction(self.action("Save run as…", self.ask_save_run))
+        files.addAction(self.action("Export config as TOML…", self.ask_export_config))
+        files.addSeparator()
+        files.addAction(self.action("Quit", self.close, QKeySequence.StandardKey.Quit))
+        runs = self.menuBar().addMenu("&Run")
+        for act in (self.run_action, self.pause_action, self.stop_action):
+            runs.addAction(act)
+        self.menuBar().addMenu("&Help").addAction(self.action("About DDX", self.about))
+
+    def build_status(self) -> None:
+        self.state_label = QLabel("idle")
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(380)
+        self.progress.setFormat("no run")
+        self.progress.setValue(0)
+        bar = self.statusBar()
+        bar.addWidget(self.state_label, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(QLabel(f"device: {device_name()}"))
+
+    def connect_signals(self) -> None:
+        self.panel.edited.connect(lambda _: self.update_actions())
+        self.presets.loaded.connect(self.on_preset)
+        self.browser.selected.connect(self.show_runs)
+        c = self.controller
+        c.started.connect(self.on_started)
+        c.progressed.connect(self.on_progress)
+        c.paused_changed.connect(self.on_paused)
+        c.failed.connect(self.on_failed)
+        c.finished.connect(self.on_finished)
+
+    def restore(self) -> None:
+        store = settings()
+        if store.value("geometry") is not None:
+            self.restoreGeometry(store.value("geometry"))
+            self.restoreState(store.value("windowState"))
+        else:
+            self.resize(1500, 920)
+        self.presets.choose(str(store.value("preset", DEFAULT_PRESET))) or self.presets.load_current()
+        self.update_actions()
+
+    def save_settings(self) -> None:
+        store = settings()
+        store.setValue("geometry", self.saveGeometry())
+        store.setValue("windowState", self.saveState())
+        store.setValue("preset", self.presets.name())
+        store.sync()
+
+    def current_view(self):
+        return self.views[self.tabs.currentIndex()]
+
+    def refresh_views(self) -> None:
+        self.current_view().refresh()
+
+    def update_actions(self) -> None:
+        running = self.controller.running
+        self.run_action.setEnabled(not running and self.panel.config() is not None)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.pause_action.setText("Resume" if self.controller.paused else "Pause")
+        self.presets.setEnabled(not running)
+
+    def on_preset(self, cfg, _name: str) -> None:
+        self.panel.set_config(cfg)
+
+    def start_run(self) -> None:
+        cfg = self.panel.config()
+        if cfg is None or self.controller.running:
+            return
+        try:
+            path = new_run_path(cfg.run.name)
+        except OSError as exc:
+            dialogs.show_error(self, "Cannot start the run", f"cannot create the run folder: {exc}")
+            return
+        self.controller.start(cfg, path)
+
+    def stop_run(self) -> None:
+        if self.controller.running:
+            self.controller.stop()
+            self.state_label.setText("stopping after this epoch…")
+
+    def on_started(self, state: RunState) -> None:
+        self.browser.tree.clearSelection()
+        self.show_states([(state.name, state)])
+        self.state_label.setText(f"running → {self.controller.path}")
+        self.progress.setRange(0, 1000)
+        self.update_actions()
+
+    def on_progress(self, progress: Progress) -> None:
+        self.progress.setValue(int(1000 * progress.fraction()))
+        self.progress.setFormat(progress.text())
+
+    def on_paused(self, paused: bool) -> None:
+        self.state_label.setText("paused" if paused else f"running → {self.controller.path}")
+        self.update_actions()
+
+    def on_failed(self, exc: Exception) -> None:
+        dialogs.show_error(self, "Run failed", dialogs.explain_exception(exc))
+
+    def on_finished(self, path: str, status: str) -> None:
+        self.state_label.setText(f"{status}: {path}")
+        if status == "complete":
+            self.progress.setValue(1000)
+        if self.controller.progress is not None:
+            self.progress.setFormat(self.controller.progress.text(status))
+        self.browser.refresh()
+        self.update_actions()
+        self.current_view().invalidate()
+
+    def show_states(self, states: list[tuple[str, RunState]]) -> None:
+        for view in self.views:
+            view.show_states(states)
+        self.current_view().refresh()
+
+    def show_runs(self, paths: list[str]) -> None:
+        """Show the selected run files (two or more overlay on the sweep); none selected shows the live run."""
+        self.shown_paths = []
+        states = []
+        for path in paths:
+            try:
+                data = load_run(path)
+            except RunFileError as exc:
+                dialogs.show_error(self, "Cannot open run", str(exc))
+                continue
+            states.append((Path(path).stem, RunState.from_run(data)))
+            self.shown_paths.append(path)
+        if not states and self.controller.state is not None:
+            states = [(self.controller.state.name, self.controller.state)]
+        self.show_states(states)
+
+    def open_run(self, path: str | Path) -> None:
+        self.browser.add(Path(path))
+
+    def ask_open(self) -> None:
+        exporting.ask_open(self)
+
+    def ask_export_plot(self) -> None:
+        exporting.ask_export_plot(self)
+
+    def ask_figure(self) -> None:
+        exporting.ask_figure(self)
+
+    def ask_save_run(self) -> None:
+        exporting.ask_save_run(self)
+
+    def ask_export_config(self) -> None:
+        exporting.ask_export_config(self)
+
+    def shown_run_path(self) -> str:
+        """The run file behind the plots: the first selected one, else the live (or last) run's."""
+        return self.shown_paths[0] if self.shown_paths else self.controller.path
+
+    def about(self) -> None:
+        dialogs.show_info(self, "About DDX", about_text())
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if any(u.toLocalFile().endswith(".h5") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        for url in event.mimeData().urls():
+            if url.toLocalFile().endswith(".h5"):
+                self.open_run(url.toLocalFile())
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Stop a running experiment and wait (≤ 2 s) so its file ends 'stopped' and readable."""
+        if self.controller.running:
+            self.controller.stop()
+            self.controller.wait(2.0)
+        self.timer.stop()
+        self.save_settings()
+        event.accept()
+
+
+def about_text() -> str:
+    return (
+        f"<b>DDX {engine.__version__}</b> — Distillation &amp; Double-descent eXplorer<br><br>"
+        f"torch {torch.__version__}<br>Qt {PySide6.QtCore.qVersion()} (PySide6 {PySide6.__version__})<br>"
+        f"pyqtgraph {pg.__version__}<br><br>device: {device_name()}"
+    )
