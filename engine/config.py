@@ -30,9 +30,9 @@ class DataConfig(Section):
     """Which data, how much of it, and how its training labels are corrupted."""
 
     dataset: DatasetName = Field("mnist1d", description="data generator or 'file'")
-    n_train: int = Field(1000, ge=1, le=10_000_000, description="labeled training examples |S|")
+    n_train: int = Field(1000, ge=1, le=10_000_000, description="labeled training examples (the set S)")
     n_test: int = Field(2000, ge=1, le=10_000_000, description="clean-labeled test examples")
-    n_unlabeled: int = Field(10000, ge=0, le=100_000_000, description="unlabeled pool |U| the teacher labels")
+    n_unlabeled: int = Field(10000, ge=0, le=100_000_000, description="unlabeled pool U that the teacher labels")
     noise: float = Field(0.15, ge=0, lt=1, description="label noise rate on the training labels")
     noise_kind: NoiseKind = Field("symmetric", description="symmetric (uniform other class) or pairflip (c → c+1)")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="data seed; each sweep seed adds to it")

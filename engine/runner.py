@@ -167,7 +167,7 @@ def train_point(point: Point, cache: DataCache, device: torch.device, stop: Call
         point.index,
         point.seed,
         point.values,
-        {role: {m: np.asarray(v, dtype=np.float64) for m, v in c.items()} for role, c in curves.items()},
+        {role: {m: np.asarray(v, dtype=np.int32 if m == "epoch" else np.float64) for m, v in c.items()} for role, c in curves.items()},
         arrays,
         attrs,
     )

@@ -75,3 +75,14 @@ def test_numeric_keys_cover_sizes_and_rates_but_not_choices():
     keys = numeric_keys()
     assert {"teacher.width", "data.n_unlabeled", "data.noise", "distill.temperature"} <= set(keys)
     assert "teacher.model" not in keys and "sweep.values" not in keys
+
+
+def test_config_reference_doc_is_generated_from_the_model():
+    from pathlib import Path
+
+    from engine.reference import config_reference
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "config.md"
+    assert doc.read_text(encoding="utf-8").strip() == config_reference().strip(), (
+        "docs/config.md is stale: run `python -m engine.reference > docs/config.md`"
+    )
