@@ -107,12 +107,14 @@ class RunController(QObject):
         self.state = RunState.from_config(cfg.model_dump())
         self.progress = Progress(cfg, 0)
         self.cfg = cfg
-        worker = create_worker(run, cfg, path, stop=self.stop_requested.is_set, _start_thread=False)
-        worker.yielded.connect(self.on_event)
-        worker.errored.connect(self.on_error)
-        worker.paused.connect(lambda: self.paused_changed.emit(True))
-        worker.resumed.connect(lambda: self.paused_changed.emit(False))
-        worker.finished.connect(self.on_finished)
+        handlers = {
+            "yielded": self.on_event,
+            "errored": self.on_error,  # given here, so superqt does not re-raise in the GUI thread
+            "paused": lambda: self.paused_changed.emit(True),
+            "resumed": lambda: self.paused_changed.emit(False),
+            "finished": self.on_finished,
+        }
+        worker = create_worker(run, cfg, path, stop=self.stop_requested.is_set, _start_thread=False, _connect=handlers)
         self.worker = worker
         self.started.emit(self.state)
         worker.start()
