@@ -1,0 +1,73 @@
+"""Exports write non-empty files; the SVG is XML with vector paths; bad paths raise OutputError."""
+
+import csv
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from engine.config import load_config
+from engine.errors import OutputError
+from engine.runfile import load_run
+from gui.export import export_config, export_csv, export_png, export_svg, save_run_as
+from gui.exporting import export_plot
+from gui.figures import publication_figure
+from tests.gui.conftest import tiny_config
+
+
+@pytest.fixture
+def shown(window, run_file):
+    """The window showing the finished tiny run."""
+    window.open_run(run_file)
+    for view in window.views:
+        view.refresh()
+    return window
+
+
+@pytest.mark.parametrize("tab", range(4))
+def test_every_view_exports_png_svg_and_csv(shown, tmp_path, tab):
+    view = shown.views[tab]
+    shown.tabs.setCurrentIndex(tab)
+    for suffix in ("png", "svg", "csv"):
+        path = tmp_path / f"plot.{suffix}"
+        export_plot(view, path)
+        assert path.stat().st_size > 0
+    root = ET.parse(tmp_path / "plot.svg").getroot()
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) >= 3, "SVG lacks vector paths (axes, curves)"
+    rows = list(csv.reader(open(tmp_path / "plot.csv")))
+    assert rows[0] == ["series", "x", "y"] and len(rows) > 1
+
+
+def test_svg_holds_axis_labels_as_text(shown, tmp_path):
+    export_svg(shown.views[1].graphics, tmp_path / "sweep.svg")
+    text = (tmp_path / "sweep.svg").read_text()
+    assert "teacher.width" in text and "final test error" in text
+
+
+@pytest.mark.parametrize("suffix", ["pdf", "svg", "png"])
+@pytest.mark.parametrize("kind", ["sweep", "curves"])
+def test_publication_figure(run_file, tmp_path, suffix, kind):
+    path = tmp_path / f"figure.{suffix}"
+    publication_figure(load_run(run_file), path, kind)
+    assert path.stat().st_size > 1000
+    if suffix == "svg":
+        assert list(ET.parse(path).getroot().iter("{http://www.w3.org/2000/svg}path"))
+
+
+def test_save_run_as_and_config_as_toml(run_file, tmp_path):
+    save_run_as(run_file, tmp_path / "copy.h5")
+    assert load_run(tmp_path / "copy.h5").status == "complete"
+    cfg = tiny_config()
+    export_config(cfg, tmp_path / "preset.toml")
+    assert load_config(tmp_path / "preset.toml") == cfg
+
+
+def test_unwritable_paths_raise_output_error(shown, run_file, tmp_path):
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(OutputError):
+        export_png(shown.views[0].graphics, missing / "a.png")
+    with pytest.raises(OutputError):
+        export_csv({}, missing / "a.csv")
+    with pytest.raises(OutputError):
+        save_run_as(run_file, missing / "a.h5")
+    with pytest.raises(OutputError):
+        publication_figure(load_run(run_file), missing / "a.pdf")

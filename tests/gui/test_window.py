@@ -1,0 +1,103 @@
+"""Window comforts and failures: browser, overlay, presets, settings, shortcuts, errors, no display."""
+
+from pathlib import Path
+
+from PySide6.QtGui import QKeySequence
+
+from engine.presets import load_preset
+from gui import app
+from gui.views import SweepView
+from gui.window import MainWindow
+
+
+def test_browser_selects_one_run_and_overlays_two(window, run_file, other_run_file):
+    window.open_run(run_file)
+    window.open_run(other_run_file)
+    assert window.browser.tree.topLevelItemCount() == 2
+    window.browser.select([run_file, other_run_file])
+    sweep = next(v for v in window.views if isinstance(v, SweepView))
+    sweep.refresh()
+    names = set(sweep.curves())
+    assert "tiny.teacher.test_error_mean" in names and "tiny-noisier.teacher.test_error_mean" in names
+    assert [Path(p).name for p in window.browser.selected_paths()] == ["tiny.h5", "tiny-noisier.h5"]
+
+
+def test_browser_lists_the_data_folder_with_status(qtbot, errors, isolated, run_file):
+    (isolated / "data").mkdir()
+    (isolated / "data" / "copy.h5").write_bytes(run_file.read_bytes())
+    win = MainWindow()
+    qtbot.addWidget(win)
+    item = win.browser.tree.topLevelItem(0)
+    assert (item.text(0), item.text(1), item.text(2)) == ("copy", "complete", "2/2")
+    assert "moons" in item.text(3)
+    win.close()
+
+
+def test_damaged_run_file_shows_an_error(window, errors, isolated):
+    bad = isolated / "bad.h5"
+    bad.write_bytes(b"not hdf5")
+    window.open_run(bad)
+    assert errors and errors[0][0] == "Cannot open run"
+
+
+def test_bad_preset_shows_an_error_not_a_crash(window, errors, isolated):
+    folder = isolated / "presets"
+    folder.mkdir()
+    (folder / "broken.toml").write_text("[data]\nnoise = 2.5\n")
+    before = window.panel.config()
+    assert not window.presets.choose("broken")
+    assert errors and "data.noise" in errors[0][1]
+    assert window.panel.config() == before
+
+
+def test_save_preset_as_then_reset_to_preset(window, isolated):
+    cfg = load_preset("knn-moons")
+    window.panel.set_config(cfg)
+    path = window.presets.save(cfg, "mine")
+    assert path == isolated / "presets" / "mine.toml"
+    assert window.presets.combo.currentText() == "mine (user)"
+    window.panel.editors["data.noise"].setValue(0.4)
+    window.presets.reset_button.click()
+    assert window.panel.config() == cfg
+
+
+def test_last_preset_and_geometry_are_remembered(qtbot, errors):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.presets.choose("knn-moons")
+    first.resize(640, 480)  # fits the offscreen screen, so restoring does not clamp it
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.presets.name() == "knn-moons"
+    assert second.panel.config() == load_preset("knn-moons")
+    assert (second.width(), second.height()) == (640, 480)
+    second.close()
+
+
+def test_shortcuts(window):
+    assert window.run_action.shortcut() == QKeySequence("Ctrl+R")
+    assert window.stop_action.shortcut() == QKeySequence("Esc")
+    shortcuts = {a.shortcut().toString() for m in window.menuBar().actions() for a in m.menu().actions()}
+    assert {"Ctrl+E", "Ctrl+O"} <= shortcuts
+
+
+def test_unwritable_data_folder_shows_an_error(window, errors, isolated, monkeypatch):
+    (isolated / "file").write_text("")
+    monkeypatch.setenv("DDX_DATA_DIR", str(isolated / "file" / "data"))
+    window.start_run()
+    assert errors and errors[0][0] == "Cannot start the run"
+    assert not window.controller.running
+
+
+def test_about_names_versions_and_device(window, errors):
+    window.about()
+    title, text = errors[0]
+    assert "DDX 0.1.0" in text and "torch" in text and "pyqtgraph" in text and "device: CPU" in text
+
+
+def test_launch_without_display_suggests_the_cli(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert app.launch() == 2
+    assert "python main.py run quickstart" in capsys.readouterr().err
