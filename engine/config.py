@@ -39,6 +39,8 @@ class DataConfig(Section):
     dim: int = Field(200, ge=1, le=100_000, description="input dimension d of the Gaussian mixture")
     rho: float = Field(0.2, gt=0, lt=1, description="share ρ of class 1 in the Gaussian mixture")
     delta: float = Field(1.0, gt=0, le=100, description="noise variance Δ of the Gaussian mixture")
+    signal: float = Field(1.0, ge=0, le=100, description="norm r = ‖β‖ of the linear regression's coefficients")
+    target_noise: float = Field(0.5, ge=0, le=100, description="std σ of the linear regression's target noise")
     input_noise: float = Field(0.1, ge=0, le=10, description="std of Gaussian input noise for 2-D datasets")
     n_classes: int = Field(3, ge=2, le=20, description="number of spiral arms (classes)")
     path: str = Field("", description="path of an .npz or .h5 file with X, y (dataset 'file')")
@@ -71,6 +73,9 @@ class DistillConfig(Section):
     student_data: Literal["pool", "labeled", "both"] = Field(
         "pool", description="inputs the student trains on: the pool U, the labeled set S, or both"
     )
+    teacher_data: Literal["full", "bootstrap", "split"] = Field(
+        "full", description="with m > 1: every teacher sees all of S, its own bootstrap resample, or 1/m of S"
+    )
 
 
 class TrainConfig(Section):
@@ -83,6 +88,9 @@ class TrainConfig(Section):
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
     loss: Literal["cross_entropy", "mse"] = Field("cross_entropy", description="training loss")
+    ntk_points: int = Field(
+        0, ge=0, le=2000, description="training inputs of the empirical-NTK diagnostic of the baseline; 0 = off"
+    )
 
 
 class SweepConfig(Section):

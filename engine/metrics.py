@@ -1,7 +1,7 @@
 """Per-epoch metrics of one trained role against noisy, clean and test labels."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ METRICS = {
     "test_loss": "loss on the clean test set",
     "test_error": "error on the clean test set",
     "agreement": "share of test examples where the role predicts what the teacher predicts",
+    "sampler_distance": "mean row-wise total-variation distance between the clean-test confusion matrix and T",
 }
 
 
@@ -33,6 +34,8 @@ class DeviceData:
     y_test: torch.Tensor
     x_pool: torch.Tensor
     n_classes: int
+    transition: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
 
     @classmethod
     def from_dataset(cls, data: Dataset, device: torch.device) -> "DeviceData":
@@ -47,6 +50,8 @@ class DeviceData:
             put(data.y_test),
             put(data.x_pool),
             data.n_classes,
+            data.transition,
+            data.info,
         )
 
 
@@ -61,6 +66,20 @@ def loss_against(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> float
 
 def error(pred: torch.Tensor, labels: torch.Tensor) -> float:
     return float((pred != labels).float().mean()) if len(labels) else math.nan
+
+
+def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, n_classes: int) -> np.ndarray:
+    """Row-normalized confusion matrix: row = true class, column = prediction (empty rows stay 0)."""
+    counts = torch.bincount(labels * n_classes + pred, minlength=n_classes**2).reshape(n_classes, n_classes)
+    counts = counts.double().cpu().numpy()
+    return counts / np.maximum(counts.sum(1, keepdims=True), 1)
+
+
+def sampler_distance(confusion: np.ndarray, transition: np.ndarray | None) -> float:
+    """Mean row-wise total-variation distance to T: 0 for a perfect conditional sampler of the noisy labels."""
+    if transition is None:
+        return math.nan
+    return float(0.5 * np.abs(confusion - transition).sum(1).mean())
 
 
 def evaluate(
@@ -85,5 +104,6 @@ def evaluate(
         "test_loss": loss_against(test_logits.float(), data.y_test, learner.loss),
         "test_error": error(test_pred, data.y_test),
         "agreement": math.nan if teacher_test_pred is None else float((test_pred == teacher_test_pred).float().mean()),
+        "sampler_distance": sampler_distance(confusion_matrix(test_pred, data.y_test, data.n_classes), data.transition),
     }
     return metrics, test_pred

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from engine.config import ExperimentConfig
+from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets
 from engine.events import EpochMetrics
 from engine.metrics import DeviceData, evaluate
@@ -27,7 +28,9 @@ class PointOutcome:
 
     final: dict[str, dict[str, float]] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    attrs: dict[str, float] = field(default_factory=dict)
     learners: dict[str, Learner] = field(default_factory=dict)
+    watchers: dict[str, list] = field(default_factory=dict)
 
 
 def train_role(
@@ -41,25 +44,38 @@ def train_role(
     epochs: int,
     outcome: PointOutcome,
 ) -> Iterator[EpochMetrics]:
-    """Fit `learner`, yielding its metrics after every epoch; keeps the last ones in `outcome`."""
+    """Fit `learner`, yielding its metrics after every epoch; keeps the last ones in `outcome`.
+
+    Diagnostics watching `role` are called before training (epoch 0) and after every epoch.
+    """
     fit_labels = targets.labels(data.n_classes)
+    notify(outcome, role, 0, learner)
     for epoch, train_loss in enumerate(learner.fit(x, targets), start=1):
         metrics, _ = evaluate(learner, data, x, fit_labels, teacher_pred)
         metrics = {"train_loss": train_loss, **metrics}
         outcome.final[role] = metrics
+        notify(outcome, role, epoch, learner)
         yield EpochMetrics(index, role, epoch, epochs if learner.iterative else 1, metrics)
     outcome.learners[role] = learner
+
+
+def notify(outcome: PointOutcome, role: str, epoch: int, learner: Learner) -> None:
+    for callback in outcome.watchers.get(role, []):
+        callback(epoch, learner)
 
 
 def run_point(cfg: ExperimentConfig, data: DeviceData, seed: int, index: int, device, outcome: PointOutcome):
     """Generator of EpochMetrics for every role of one point; fills `outcome` as roles finish."""
     dim, classes, epochs = data.x_train.shape[1], data.n_classes, cfg.train.epochs
     labeled = Targets(data.y_train)
+    outcome.watchers = watchers(cfg, data, outcome)
     teachers = []
     for m in range(cfg.distill.teachers):
         role = "teacher" if m == 0 else f"teacher_{m + 1}"
         learner = build_learner(cfg.teacher, cfg.train, dim, classes, role_seed(seed, role), device)
-        yield from train_role(role, learner, data.x_train, labeled, data, None, index, epochs, outcome)
+        own = teacher_subset(cfg, len(data.x_train), m, seed, data.x_train.device)
+        own_targets = Targets(data.y_train[own])
+        yield from train_role(role, learner, data.x_train[own], own_targets, data, None, index, epochs, outcome)
         teachers.append(learner)
     teacher_pred = teachers[0].predict_logits(data.x_test).argmax(1)
 
@@ -73,6 +89,23 @@ def run_point(cfg: ExperimentConfig, data: DeviceData, seed: int, index: int, de
 
     baseline = build_learner(cfg.student, cfg.train, dim, classes, role_seed(seed, "student"), device)
     yield from train_role("baseline", baseline, data.x_train, labeled, data, teacher_pred, index, epochs, outcome)
+    yield from after_point(cfg, data, index, outcome)
+
+
+def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> torch.Tensor | slice:
+    """Indices of the labeled set that teacher m trains on (distill.teacher_data).
+
+    Identically trained teachers of a deterministic family (k-NN, kernels) would be copies, so m
+    independent teachers each get their own bootstrap resample or their own 1/m share of S.
+    """
+    how = cfg.distill.teacher_data
+    if cfg.distill.teachers == 1 or how == "full":
+        return slice(None)
+    gen = torch.Generator().manual_seed(role_seed(seed, "teacher-data"))
+    if how == "bootstrap":
+        gen.manual_seed(role_seed(seed, f"teacher-data-{m}"))
+        return torch.randint(n, (n,), generator=gen).to(device)
+    return torch.randperm(n, generator=gen).tensor_split(cfg.distill.teachers)[m].to(device)
 
 
 def student_inputs(cfg: ExperimentConfig, data: DeviceData, teachers: list[Learner], seed: int):

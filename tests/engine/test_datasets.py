@@ -16,7 +16,7 @@ def small(dataset: str, **kw) -> DataConfig:
     return DataConfig(**(base | kw))
 
 
-@pytest.mark.parametrize("name", ["gaussian_mixture", "mnist1d", "moons", "spirals"])
+@pytest.mark.parametrize("name", ["gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"])
 def test_generated_datasets_have_requested_sizes_and_are_reproducible(name):
     data = build_dataset(small(name), seed=3)
     assert (len(data.x_train), len(data.x_test), len(data.x_pool)) == (200, 100, 300)
@@ -124,4 +124,4 @@ def test_unreadable_and_missing_files_are_reported(tmp_path):
 
 
 def test_every_registered_dataset_is_tested():
-    assert set(DATASETS.names()) == {"gaussian_mixture", "mnist1d", "moons", "spirals", "file"}
+    assert set(DATASETS.names()) == {"gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals", "file"}

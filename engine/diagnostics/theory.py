@@ -1,0 +1,87 @@
+"""Closed-form reference curves: ridgeless least-squares risk (Hastie et al.) and Bayes-optimal bounds.
+
+Each reference is stored as a one-epoch role (see `reference_event`), so sweep views draw it.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from engine.datasets.gaussian_mixture import bayes_optimal_error
+from engine.diagnostics.base import reference_event, register_diagnostic
+
+
+def ridgeless_risk(gamma: float, r2: float, sigma2: float) -> float:
+    """Asymptotic excess risk of min-norm least squares, isotropic features, γ = p/n (∞ at γ = 1)."""
+    if gamma < 1:
+        return sigma2 * gamma / (1 - gamma)
+    if gamma > 1:
+        return r2 * (1 - 1 / gamma) + sigma2 / (gamma - 1)
+    return math.inf
+
+
+def misspecified_ridgeless_risk(p: int, d: int, n: int, r2: float, sigma2: float) -> float:
+    """Excess risk when the fit sees only the first p of d isotropic features.
+
+    The signal on the unseen features is independent of the seen ones, so it acts as extra target
+    noise and adds its own variance: R = r²(1 − p/d) + R_γ(r²·p/d, σ² + r²(1 − p/d)), γ = p/n.
+    p = d gives `ridgeless_risk`.
+    """
+    unseen = r2 * (1 - p / d)
+    return unseen + ridgeless_risk(p / n, r2 * p / d, sigma2 + unseen)
+
+
+def min_norm_fit(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Minimum-norm least-squares coefficients: the interpolating fit of smallest norm when p > n."""
+    return torch.linalg.lstsq(x, y.unsqueeze(1), driver="gelsd").solution.squeeze(1)
+
+
+def used_features(cfg) -> int:
+    """p = ⌈η·d⌉, the teacher's trainable share of the d features (as in the linear family)."""
+    return max(1, math.ceil(cfg.teacher.trainable_fraction * cfg.data.dim))
+
+
+def ridgeless_references(cfg, data, index: int, outcome):
+    """Fit min-norm least squares on the first p features to the real targets; yield it and theory."""
+    p, d, n = used_features(cfg), cfg.data.dim, cfg.data.n_train
+    x = data.x_train[:, :p].to(torch.float64).cpu()
+    target = torch.from_numpy(data.info["target_train"])
+    fitted = min_norm_fit(x, target)
+    beta = np.asarray(data.info["beta"])
+    padded = np.zeros(d)
+    padded[:p] = fitted.numpy()
+    risk = float(((padded - beta) ** 2).sum())  # E over fresh x of (x·β̂ − x·β)², exact for isotropic x
+    theory = misspecified_ridgeless_risk(p, d, n, cfg.data.signal**2, cfg.data.target_noise**2)
+    train_mse = float(((x @ fitted - target) ** 2).mean())
+    outcome.attrs.update(gamma=p / n, theory_risk=theory, ridgeless_risk=risk)
+    yield reference_event(index, "ridgeless", {"train_loss": train_mse, "test_loss": risk})
+    yield reference_event(index, "theory", {"test_loss": theory})
+
+
+register_diagnostic(
+    "ridgeless",
+    lambda cfg: cfg.data.dataset == "linear_regression",
+    "min-norm least squares on the real targets (role 'ridgeless', test_loss = excess risk) and its "
+    "asymptotic risk (role 'theory')",
+    after=ridgeless_references,
+)
+
+
+def bayes_bounds(cfg, data, index: int, outcome):
+    """Bayes-optimal errors at this α for a dense teacher and an η-sparse student (α → α/η, Δ → Δ/η)."""
+    rho, delta, eta = cfg.data.rho, cfg.data.delta, cfg.student.trainable_fraction
+    alpha = cfg.data.n_train / cfg.data.dim
+    teacher = bayes_optimal_error(rho, delta, alpha)
+    student = bayes_optimal_error(rho, delta / eta, alpha / eta)
+    outcome.attrs.update(alpha=alpha, bayes_teacher=teacher, bayes_student=student)
+    yield reference_event(index, "bayes_teacher", {"test_error": teacher})
+    yield reference_event(index, "bayes_student", {"test_error": student})
+
+
+register_diagnostic(
+    "bayes_bounds",
+    lambda cfg: cfg.data.dataset == "gaussian_mixture",
+    "Bayes-optimal test error at α = n_train/dim for the teacher and the η-sparse student",
+    after=bayes_bounds,
+)
