@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from engine import __version__
-from engine.errors import DDXError
+from engine.errors import DDXError, UsageError
 from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
 from engine.presets import list_presets, load_preset
 from engine.runfile import MAIN_ROLES, load_run
-from engine.runner import run
+from engine.runner import resume, run
 
 DEFAULT_DIR = Path("data")
 
@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("presets", help="list shipped and user presets")
     go = commands.add_parser("run", help="run a preset or TOML file headless and write a run file")
-    go.add_argument("source", help="preset name (see `presets`) or path to a .toml file")
+    go.add_argument("source", nargs="?", help="preset name (see `presets`) or path to a .toml file")
+    go.add_argument("--resume", metavar="FILE.h5", help="continue a stopped or interrupted run file")
     go.add_argument("--out", help="run file to write (default: data/<name>-<time>.h5)")
     go.add_argument(
         "--set",
@@ -64,26 +65,45 @@ def progress_line(event: EpochMetrics, total: int) -> str:
 
 
 def cmd_run(args) -> int:
-    overrides = list(args.overrides) + ([f"run.device={args.device}"] if args.device else [])
-    cfg = load_preset(args.source, overrides)
-    out = Path(args.out) if args.out else default_out(cfg.run.name)
+    if bool(args.source) == bool(args.resume):
+        raise UsageError("run takes exactly one of: a preset name / TOML file, or --resume FILE.h5")
+    if args.resume:
+        if args.overrides or args.out or args.force:
+            raise UsageError("--resume continues the stored config; --set, --out and --force do not apply")
+        out, events = Path(args.resume), resume(args.resume, device=args.device)
+    else:
+        overrides = list(args.overrides) + ([f"run.device={args.device}"] if args.device else [])
+        cfg = load_preset(args.source, overrides)
+        out = Path(args.out) if args.out else default_out(cfg.run.name)
+        events = run(cfg, out, force=args.force)
+    report_progress(events, quiet=args.quiet)
+    print_summary(load_run(out))
+    return 0
+
+
+def report_progress(events, quiet: bool) -> None:
+    """Print the device, a live progress line (on a terminal), one line per point and the outcome."""
     total = 0
-    interactive = sys.stderr.isatty() and not args.quiet
-    for event in run(cfg, out, force=args.force):
+    interactive = sys.stderr.isatty() and not quiet
+    for event in events:
         if isinstance(event, RunStarted):
             total = event.total_points
             print(f"device: {event.device}", file=sys.stderr)
-            print(f"writing {event.path} ({total} points)", file=sys.stderr)
+            resumed = f", {event.points_done} already done" if event.points_done else ""
+            print(f"writing {event.path} ({total} points{resumed})", file=sys.stderr)
         elif isinstance(event, EpochMetrics) and interactive:
             print("\r" + progress_line(event, total), end="", file=sys.stderr, flush=True)
-        elif isinstance(event, PointFinished) and not args.quiet:
+        elif isinstance(event, PointFinished) and not quiet:
             end = "\n" if interactive else ""
             tests = "  ".join(f"{r} {v['test_error']:.3f}" for r, v in event.final.items() if r in MAIN_ROLES)
-            print(f"{end}point {event.index + 1}/{total} done: test error {tests}", file=sys.stderr)
+            diverged = "".join(
+                f"  ({k.removeprefix('diverged_')} diverged at epoch {v})"
+                for k, v in event.attrs.items()
+                if k.startswith("diverged_")
+            )
+            print(f"{end}point {event.index + 1}/{total} done: test error {tests}{diverged}", file=sys.stderr)
         elif isinstance(event, RunFinished):
             print(f"run {event.status} in {event.elapsed:.1f} s: {event.path}", file=sys.stderr)
-    print_summary(load_run(out))
-    return 0
 
 
 def fmt(value) -> str:
@@ -118,6 +138,10 @@ def cmd_show(args) -> int:
     print(f"experiment:  {data.config['run']['name']} — {data.config['run']['description'].strip()}")
     print(f"status:      {data.status}{'  (' + a['error'] + ')' if a.get('error') else ''}")
     print(f"points:      {len(data.points)} of {a.get('total_points', '?')} finished")
+    if data.damaged:
+        print(
+            f"damaged:     {len(data.damaged)} point(s) could not be read and are left out: {', '.join(data.damaged)}"
+        )
     print(f"device:      {a.get('device', '?')}   created {a.get('created', '?')}   DDX {a.get('app_version', '?')}")
     sweep = data.config["sweep"]
     if data.axes:

@@ -19,3 +19,11 @@ class RunFileError(DDXError):
 
 class OutputError(DDXError):
     """A run file cannot be written where the user asked."""
+
+
+class ResourceError(DDXError):
+    """The machine cannot run the experiment as configured (e.g. the GPU ran out of memory)."""
+
+
+class UsageError(DDXError):
+    """The command line's arguments contradict each other."""

@@ -11,6 +11,7 @@ class RunStarted:
     total_points: int
     device: str
     config_json: str
+    points_done: int = 0
 
 
 @dataclass(frozen=True)

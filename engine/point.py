@@ -1,5 +1,6 @@
 """One experiment point: train the teacher(s), distill the student, train the baseline."""
 
+import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets
 from engine.events import EpochMetrics
-from engine.metrics import DeviceData, evaluate
+from engine.metrics import METRICS, DeviceData, evaluate
 from engine.models import Learner, Targets, build_learner
 
 REGION_GRID = 120
@@ -31,6 +32,7 @@ class PointOutcome:
     attrs: dict[str, float] = field(default_factory=dict)
     learners: dict[str, Learner] = field(default_factory=dict)
     watchers: dict[str, list] = field(default_factory=dict)
+    diverged: dict[str, int] = field(default_factory=dict)
 
 
 def train_role(
@@ -51,6 +53,11 @@ def train_role(
     fit_labels = targets.labels(data.n_classes)
     notify(outcome, role, 0, learner)
     for epoch, train_loss in enumerate(learner.fit(x, targets), start=1):
+        if not math.isfinite(train_loss):
+            outcome.diverged[role] = epoch
+            metrics = {"train_loss": train_loss} | dict.fromkeys(METRICS.keys() - {"train_loss"}, math.nan)
+            yield EpochMetrics(index, role, epoch, epochs if learner.iterative else 1, metrics)
+            return
         metrics, _ = evaluate(learner, data, x, fit_labels, teacher_pred)
         metrics = {"train_loss": train_loss, **metrics}
         outcome.final[role] = metrics
@@ -79,7 +86,7 @@ def run_point(cfg: ExperimentConfig, data: DeviceData, seed: int, index: int, de
         teachers.append(learner)
     teacher_pred = teachers[0].predict_logits(data.x_test).argmax(1)
 
-    if cfg.distill.mode != "none":
+    if cfg.distill.mode != "none" and not any(r.startswith("teacher") for r in outcome.diverged):
         student = build_learner(cfg.student, cfg.train, dim, classes, role_seed(seed, "student"), device)
         x, targets = student_inputs(cfg, data, teachers, seed)
         if cfg.distill.mode == "self":

@@ -44,6 +44,7 @@ class RunData:
     status: str
     points: list[PointRecord]
     summary: dict[str, np.ndarray]
+    damaged: list[str] = field(default_factory=list)
 
     @property
     def axes(self) -> list[str]:
@@ -55,19 +56,67 @@ class RunData:
         return [r for r in MAIN_ROLES if r in present] + sorted(present - set(MAIN_ROLES))
 
 
-def check_writable(path: Path, force: bool) -> None:
-    """Refuse an existing file (unless `force`) and a folder that is missing or read-only."""
+def check_folder(path: Path) -> None:
+    """Refuse a folder that is missing or read-only, before anything is written."""
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise OutputError(f"cannot write {path}: folder {folder} is not writable")
-    if path.exists() and not force:
-        raise OutputError(f"{path} already exists; choose another --out or pass --force to overwrite it")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunLock:
+    """An exclusive claim on a run file: `<file>.lock` holds the writer's pid.
+
+    A lock left by a killed process (its pid no longer runs) is stale and taken over.
+    """
+
+    def __init__(self, target: Path):
+        self.target = target
+        self.path = target.with_name(target.name + ".lock")
+
+    def acquire(self) -> None:
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pid = self.holder()
+                if pid is not None and process_alive(pid):
+                    raise OutputError(
+                        f"{self.target} is being written by another DDX run (pid {pid}); "
+                        "wait for it to finish or stop it first"
+                    ) from None
+                self.path.unlink(missing_ok=True)
+                continue
+            except OSError as exc:
+                raise OutputError(f"cannot write {self.target}: {exc.strerror or exc}") from None
+            with os.fdopen(fd, "w") as handle:
+                handle.write(str(os.getpid()))
+            return
+        raise OutputError(f"cannot claim {self.target}: its lock file {self.path} keeps reappearing")
+
+    def holder(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def add_series(group: h5py.Group, name: str, values: np.ndarray, description: str = "") -> None:
-    data = group.create_dataset(name, data=values, maxshape=(None,) + values.shape[1:], chunks=True)
+    data = group.create_dataset(name, data=values, maxshape=(None,) + values.shape[1:], chunks=True, fletcher32=True)
     if description:
         data.attrs["description"] = description
 
@@ -85,7 +134,9 @@ def write_point(parent: h5py.Group, point: PointRecord, descriptions: dict[str, 
     if point.arrays:
         arrays = group.create_group("arrays")
         for name, array in point.arrays.items():
-            arrays.create_dataset(name, data=array, compression="gzip" if array.size > 1024 else None)
+            arrays.create_dataset(
+                name, data=array, chunks=True, fletcher32=True, compression="gzip" if array.size > 1024 else None
+            )
 
 
 def summary_table(points: list[PointRecord], axes: list[str]) -> dict[str, np.ndarray]:
@@ -105,16 +156,27 @@ def summary_table(points: list[PointRecord], axes: list[str]) -> dict[str, np.nd
 
 
 class RunWriter:
-    """Keeps a run's finished points and rewrites the whole file atomically at each change.
+    """The one writer of a run file: keeps its finished points and rewrites it atomically at each change.
 
     Rewriting a small file per point costs milliseconds and means a kill at any moment leaves either
-    the previous complete file or the new one, never a half-written one.
+    the previous complete file or the new one, never a half-written one. Use `create` for a new run
+    and `resume` to continue a stopped or interrupted one; `close` releases the file's lock.
     """
 
-    def __init__(self, path: Path, config_json: str, device: str, total_points: int, axes: list[str], force=False):
-        self.path = Path(path)
-        check_writable(self.path, force)
-        self.attrs = {
+    def __init__(self, path: Path, attrs: dict, points: list[PointRecord], axes: list[str], lock: RunLock):
+        self.path, self.attrs, self.points, self.axes, self.lock = path, attrs, points, axes, lock
+        self.descriptions: dict[str, str] = {}
+
+    @classmethod
+    def create(cls, path, config_json: str, device: str, total_points: int, axes: list[str], force=False):
+        path = Path(path)
+        check_folder(path)
+        lock = RunLock(path)
+        lock.acquire()
+        if path.exists() and not force:
+            lock.release()
+            raise OutputError(f"{path} already exists; choose another --out or pass --force to overwrite it")
+        attrs = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "app_version": __version__,
@@ -125,23 +187,47 @@ class RunWriter:
             "status": "running",
             "error": "",
         }
-        self.axes = axes
-        self.points: list[PointRecord] = []
-        self.descriptions: dict[str, str] = {}
-        self.write()
+        return cls.opened(path, attrs, [], axes, lock)
+
+    @classmethod
+    def resume(cls, stored: "RunData", device: str):
+        """Continue `stored` (from load_run): its finished points are kept, the status is 'running' again."""
+        path = Path(stored.path)
+        check_folder(path)
+        lock = RunLock(path)
+        lock.acquire()
+        attrs = {k: v for k, v in stored.attrs.items() if k not in ("updated", "points_done")}
+        attrs.update(status="running", error="", device=device, app_version=__version__)
+        return cls.opened(path, attrs, list(stored.points), stored.axes, lock)
+
+    @classmethod
+    def opened(cls, path, attrs, points, axes, lock):
+        writer = cls(path, attrs, points, axes, lock)
+        try:
+            writer.write()
+        except OutputError:
+            lock.release()
+            raise
+        return writer
 
     def add(self, point: PointRecord) -> None:
         self.points.append(point)
         self.write()
 
     def finish(self, status: str, error: str = "") -> None:
+        """Record the final status and release the lock (even if this last write fails)."""
         self.attrs.update(status=status, error=error)
-        self.write()
+        try:
+            self.write()
+        finally:
+            self.lock.release()
 
     def write(self) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            with h5py.File(tmp, "w") as f:
+            # libver "latest" checksums all metadata, fletcher32 every data chunk: a damaged file then
+            # raises an error on read instead of crashing the HDF5 library
+            with h5py.File(tmp, "w", libver="latest") as f:
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
                 f.attrs["points_done"] = len(self.points)
@@ -159,39 +245,66 @@ class RunWriter:
             raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
 
 
+def series_of(dataset) -> np.ndarray:
+    """A stored 1-D numeric series; anything else means the point is damaged."""
+    values = np.asarray(dataset)
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
+        raise ValueError(f"{dataset.name} is not a 1-D numeric series")
+    return values
+
+
 def read_point(group: h5py.Group) -> PointRecord:
     attrs = {k: v.item() if hasattr(v, "item") else v for k, v in group.attrs.items()}
-    curves = {
-        role: {metric: np.asarray(series) for metric, series in group[role].items()}
-        for role in group
-        if role != "arrays"
-    }
+    curves = {role: {metric: series_of(s) for metric, s in group[role].items()} for role in group if role != "arrays"}
     arrays = {name: np.asarray(a) for name, a in group["arrays"].items()} if "arrays" in group else {}
     index, seed = int(attrs.pop("index")), int(attrs.pop("seed"))
-    values = {k: v for k, v in attrs.items() if "." in k}
+    values = {k: float(v) for k, v in attrs.items() if "." in k}
     extra = {k: v for k, v in attrs.items() if "." not in k}
     return PointRecord(index, seed, values, curves, arrays, extra)
 
 
+def read_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
+    attrs = {k: v.item() if hasattr(v, "item") else v for k, v in f.attrs.items()}
+    if attrs.get("format") != FORMAT:
+        raise RunFileError(f"{path} is an HDF5 file but not a DDX run file (no format = '{FORMAT}')")
+    if int(attrs.get("format_version", 0)) > FORMAT_VERSION:
+        raise RunFileError(
+            f"{path} has run-file format {attrs['format_version']}; this DDX reads up to {FORMAT_VERSION}"
+        )
+    config = json.loads(attrs["config"])
+    if not isinstance(config, dict) or not all(isinstance(config.get(k), dict) for k in ("sweep", "run")):
+        raise RunFileError(f"{path}: its stored config is incomplete")
+    return attrs, config
+
+
+def read_points(f: h5py.File) -> tuple[list[PointRecord], list[str]]:
+    """Every point that reads back whole, and the names of those that do not."""
+    points, damaged = [], []
+    for name in list(f["points"]):
+        try:
+            points.append(read_point(f["points"][name]))
+        except Exception:  # h5py reports corrupt internals with many exception types; skip that point
+            damaged.append(name)
+    return sorted(points, key=lambda p: p.index), damaged
+
+
 def load_run(path: str | Path) -> RunData:
-    """Open a DDX run file and return it as plain Python/numpy; raises RunFileError if it is not one."""
+    """Open a DDX run file and return it as plain Python/numpy.
+
+    Points that are damaged are left out (listed in `RunData.damaged`) and the summary is rebuilt from
+    the intact ones; a file whose header cannot be read raises RunFileError with the reason.
+    """
     path = Path(path)
     if not path.is_file():
         raise RunFileError(f"run file {path} does not exist")
     try:
         with h5py.File(path, "r") as f:
-            attrs = {k: v.item() if hasattr(v, "item") else v for k, v in f.attrs.items()}
-            if attrs.get("format") != FORMAT:
-                raise RunFileError(f"{path} is an HDF5 file but not a DDX run file (no format = '{FORMAT}')")
-            if int(attrs.get("format_version", 0)) > FORMAT_VERSION:
-                raise RunFileError(
-                    f"{path} has run-file format {attrs['format_version']}; this DDX reads up to {FORMAT_VERSION}"
-                )
-            config = json.loads(attrs["config"])
-            points = sorted((read_point(g) for g in f["points"].values()), key=lambda p: p.index)
-            summary = {k: np.asarray(v) for k, v in f["summary"].items()}
+            attrs, config = read_header(f, path)
+            points, damaged = read_points(f)
     except RunFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except Exception as exc:  # any failure to read the header means a damaged or foreign file
         raise RunFileError(f"{path} cannot be read as a DDX run file (damaged or truncated?): {exc}") from None
-    return RunData(str(path), attrs, config, str(attrs.get("status", "")), points, summary)
+    axes = [a for a in (config["sweep"].get("axis"), config["sweep"].get("axis2")) if isinstance(a, str) and a]
+    status = str(attrs.get("status", ""))
+    return RunData(str(path), attrs, config, status, points, summary_table(points, axes), damaged)

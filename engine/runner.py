@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.config import ExperimentConfig, with_values
+from engine.config import ExperimentConfig, validate, with_values
 from engine.datasets import Dataset, build_dataset
-from engine.errors import ConfigError
+from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
 from engine.events import Event, PointFinished, PointStarted, RunFinished, RunStarted
 from engine.metrics import METRICS, DeviceData
 from engine.point import PointOutcome, decision_regions, run_point
-from engine.runfile import MAIN_ROLES, PointRecord, RunWriter
+from engine.runfile import MAIN_ROLES, PointRecord, RunWriter, load_run
 
 log = logging.getLogger(__name__)
 
@@ -104,21 +104,59 @@ def run(
     The run file's status ends as 'complete', 'stopped' (stop requested or the generator closed) or
     'failed' (an exception, which is re-raised after the file is marked).
     """
-    started = time.perf_counter()
     device = resolve_device(cfg.run.device)
     points = expand_points(cfg)
-    axes = [a for a in (cfg.sweep.axis, cfg.sweep.axis2) if a]
     cache = DataCache(device)
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
-    writer = RunWriter(Path(path), cfg.to_json(), device_label(device), len(points), axes, force=force)
+    axes = [a for a in (cfg.sweep.axis, cfg.sweep.axis2) if a]
+    writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
+    yield from execute(cfg, points, writer, cache, device, stop)
+
+
+def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bool] = lambda: False):
+    """Continue a stopped, failed or interrupted run file from its stored config, skipping finished points.
+
+    Every point depends only on its config and seed, so the finished file equals an uninterrupted run.
+    """
+    stored = load_run(path)
+    if stored.status == "complete":
+        raise RunFileError(f"{path} is already complete; nothing to resume")
+    raw = stored.config
+    if device:
+        raw = {**raw, "run": {**raw["run"], "device": device}}
+    cfg = validate(raw, f"{path} (stored config)")
+    torch_device = resolve_device(cfg.run.device)
+    done = {p.index for p in stored.points}
+    points = [p for p in expand_points(cfg) if p.index not in done]
+    writer = RunWriter.resume(stored, device_label(torch_device))
+    yield from execute(cfg, points, writer, DataCache(torch_device), torch_device, stop)
+
+
+def out_of_memory_advice(cfg: ExperimentConfig) -> str:
+    return (
+        f"the GPU ran out of memory (train.batch_size = {cfg.train.batch_size}, teacher.width = "
+        f"{cfg.teacher.width}, n_unlabeled = {cfg.data.n_unlabeled}); try a smaller batch size, width or pool, "
+        "fewer sweep points, or run.device = 'cpu'. Finished points are kept; resume with --resume"
+    )
+
+
+def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, device, stop) -> Iterator[Event]:
+    """Train `points` in order, adding each finished one to `writer`; always leaves a final status."""
+    started = time.perf_counter()
     writer.descriptions = METRICS | {"epoch": "epoch number, from 1"}
     status, error = "stopped", ""
     try:
-        yield RunStarted(str(path), len(points), device_label(device), cfg.to_json())
+        yield RunStarted(
+            str(writer.path),
+            int(writer.attrs["total_points"]),
+            writer.attrs["device"],
+            cfg.to_json(),
+            len(writer.points),
+        )
         for point in points:
             if stop():
                 break
-            yield PointStarted(point.index, len(points), point.seed, point.values)
+            yield PointStarted(point.index, int(writer.attrs["total_points"]), point.seed, point.values)
             record = yield from train_point(point, cache, device, stop)
             if record is None:
                 break
@@ -134,15 +172,27 @@ def run(
         else:
             status = "complete"
     except GeneratorExit:
-        status = "stopped"
         raise
+    except torch.cuda.OutOfMemoryError as exc:
+        status, error = "failed", f"CUDA out of memory: {exc}"
+        raise ResourceError(out_of_memory_advice(cfg)) from None
     except Exception as exc:
         status, error = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        close_writer(writer, status, error)
+    yield RunFinished(str(writer.path), status, len(writer.points), time.perf_counter() - started, error)
+
+
+def close_writer(writer: RunWriter, status: str, error: str) -> None:
+    """Write the final status; when the run already failed, a second write error is only logged."""
+    try:
         writer.finish(status, error)
-        log.info("run %s %s after %d points", path, status, len(writer.points))
-    yield RunFinished(str(path), status, len(writer.points), time.perf_counter() - started, error)
+    except OutputError as exc:
+        if status != "failed":
+            raise
+        log.warning("could not record the failure in %s: %s", writer.path, exc)
+    log.info("run %s %s with %d points", writer.path, status, len(writer.points))
 
 
 def train_point(point: Point, cache: DataCache, device: torch.device, stop: Callable[[], bool]):
@@ -159,7 +209,7 @@ def train_point(point: Point, cache: DataCache, device: torch.device, stop: Call
         yield event
         if stop():
             return None
-    attrs = {"elapsed_s": time.perf_counter() - began}
+    attrs = {"elapsed_s": time.perf_counter() - began} | {f"diverged_{r}": e for r, e in outcome.diverged.items()}
     if data.bayes_error is not None:
         attrs["bayes_error"] = data.bayes_error
     arrays = point_arrays(data, outcome, device_data) | {"noise_transition": data.transition}
@@ -167,7 +217,10 @@ def train_point(point: Point, cache: DataCache, device: torch.device, stop: Call
         point.index,
         point.seed,
         point.values,
-        {role: {m: np.asarray(v, dtype=np.int32 if m == "epoch" else np.float64) for m, v in c.items()} for role, c in curves.items()},
+        {
+            role: {m: np.asarray(v, dtype=np.int32 if m == "epoch" else np.float64) for m, v in c.items()}
+            for role, c in curves.items()
+        },
         arrays,
         attrs,
     )
