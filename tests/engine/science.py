@@ -8,6 +8,7 @@ from engine.metrics import DeviceData
 from engine.point import PointOutcome, run_point
 
 CPU = torch.device("cpu")
+torch.set_num_threads(1)  # these problems are tiny: on shared cores a second thread only adds waiting
 
 
 def config(**sections) -> ExperimentConfig:
