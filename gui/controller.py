@@ -1,9 +1,11 @@
 """Runs the engine's event generator in one superqt worker thread, with pause, stop and progress."""
 
+import os
 import threading
 import time
 from pathlib import Path
 
+import torch
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 from superqt.utils import GeneratorWorker, create_worker
 
@@ -82,6 +84,8 @@ class RunController(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # torch's spinning intra-op threads starve the GUI thread when they take every core
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         self.worker: GeneratorWorker | None = None
         self.stop_requested = threading.Event()
         self.state: RunState | None = None
