@@ -60,6 +60,20 @@ class SweepView(PlotView):
             for role in state.roles:
                 self.draw_role(slot, label, state, role)
         self.draw_markers(main)
+        self.fit_range()
+
+    def fit_range(self) -> None:
+        """Frame the data; the fill items' bounds include the origin, which would squash the curves."""
+        names = [n.removesuffix("_mean") for n in self.series if n.endswith("_mean")]
+        if not names:
+            return
+        xs = np.concatenate([self.series[f"{n}_mean"][0] for n in names])
+        means = [self.series[f"{n}_mean"][1] for n in names]
+        stds = [self.series[f"{n}_std"][1] for n in names]
+        low = min(float(np.nanmin(m - s)) for m, s in zip(means, stds, strict=True))
+        high = max(float(np.nanmax(m + s)) for m, s in zip(means, stds, strict=True))
+        x = np.log10(xs) if self.use_log else xs
+        self.plot.getViewBox().setRange(xRange=(x.min(), x.max()), yRange=(low, high), padding=0.08)
 
     def positive_axis(self) -> bool:
         return all(min(s.grid[0], default=1) > 0 for _, s in self.states if s.grid)
