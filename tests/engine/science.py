@@ -25,6 +25,15 @@ def run_one(cfg: ExperimentConfig, seed: int = 0) -> tuple[dict[str, dict[str, f
     return final, outcome
 
 
+def error_curves(cfg: ExperimentConfig, seed: int = 0) -> tuple[dict[str, list[float]], PointOutcome]:
+    """Train one point; return each role's test error after every epoch, and the outcome."""
+    outcome = PointOutcome()
+    curves: dict[str, list[float]] = {}
+    for event in run_point(cfg, device_data(cfg, seed), seed, 0, CPU, outcome):
+        curves.setdefault(event.role, []).append(event.metrics["test_error"])
+    return curves, outcome
+
+
 def device_data(cfg: ExperimentConfig, seed: int = 0) -> DeviceData:
     """The point's dataset on the CPU."""
     return DeviceData.from_dataset(build_dataset(cfg.data, cfg.data.seed + seed), CPU)
