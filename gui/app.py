@@ -24,10 +24,7 @@ def create_app():
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
-    from gui import refguard
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    refguard.install(app)
     app.setApplicationName("DDX")
     app.setOrganizationName("DDX")
     pg.setConfigOptions(background="w", foreground="k", antialias=False)

@@ -31,14 +31,6 @@ def tiny_config(*more: str):
     return load_preset("mlp-moons", TINY + list(more))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def singleton_guard(qapp):
-    """Protect None/True from the PySide6 6.12 refcount bug for the whole session (see gui.refguard)."""
-    from gui import refguard
-
-    return refguard.install(qapp)
-
-
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Send settings, user presets and run files to tmp_path; fail a test that leaves a thread running."""
