@@ -4,14 +4,13 @@ import argparse
 import logging
 import math
 import sys
-import time
 from pathlib import Path
 
 from engine import __version__
 from engine.errors import DDXError, UsageError
 from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
 from engine.presets import list_presets, load_preset
-from engine.runfile import MAIN_ROLES, load_run
+from engine.runfile import MAIN_ROLES, load_run, new_run_path
 from engine.runner import resume, run
 
 DEFAULT_DIR = Path("data")
@@ -42,11 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_out(name: str) -> Path:
-    DEFAULT_DIR.mkdir(exist_ok=True)
-    return DEFAULT_DIR / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.h5"
-
-
 def cmd_presets() -> int:
     presets = list_presets()
     width = max(len(p.name) for p in presets)
@@ -74,7 +68,7 @@ def cmd_run(args) -> int:
     else:
         overrides = list(args.overrides) + ([f"run.device={args.device}"] if args.device else [])
         cfg = load_preset(args.source, overrides)
-        out = Path(args.out) if args.out else default_out(cfg.run.name)
+        out = Path(args.out) if args.out else new_run_path(DEFAULT_DIR, cfg.run.name)
         events = run(cfg, out, force=args.force)
     report_progress(events, quiet=args.quiet)
     print_summary(load_run(out))

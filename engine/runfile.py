@@ -263,7 +263,7 @@ def read_point(group: h5py.Group) -> PointRecord:
     return PointRecord(index, seed, values, curves, arrays, extra)
 
 
-def read_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
+def check_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
     attrs = {k: v.item() if hasattr(v, "item") else v for k, v in f.attrs.items()}
     if attrs.get("format") != FORMAT:
         raise RunFileError(f"{path} is an HDF5 file but not a DDX run file (no format = '{FORMAT}')")
@@ -299,7 +299,7 @@ def load_run(path: str | Path) -> RunData:
         raise RunFileError(f"run file {path} does not exist")
     try:
         with h5py.File(path, "r") as f:
-            attrs, config = read_header(f, path)
+            attrs, config = check_header(f, path)
             points, damaged = read_points(f)
     except RunFileError:
         raise
@@ -308,3 +308,34 @@ def load_run(path: str | Path) -> RunData:
     axes = [a for a in (config["sweep"].get("axis"), config["sweep"].get("axis2")) if isinstance(a, str) and a]
     status = str(attrs.get("status", ""))
     return RunData(str(path), attrs, config, status, points, summary_table(points, axes), damaged)
+
+
+def peek(path: str | Path) -> dict:
+    """Status, points and first description line from the root attributes only (cheap for run browsers)."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            attrs, config = check_header(f, path)
+    except RunFileError:
+        raise
+    except Exception as exc:  # as in load_run: any header failure means a damaged or foreign file
+        raise RunFileError(f"{path} cannot be read as a DDX run file (damaged or truncated?): {exc}") from None
+    lines = str(config["run"].get("description", "")).strip().splitlines()
+    return {
+        "status": str(attrs.get("status", "")),
+        "points_done": int(attrs.get("points_done", 0)),
+        "total_points": int(attrs.get("total_points", 0)),
+        "description": lines[0] if lines else "",
+    }
+
+
+def new_run_path(folder: str | Path, name: str) -> Path:
+    """`folder/<name>-<YYYYmmdd-HHMMSS>.h5`, with a numeric suffix if that file already exists."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{stem}.h5", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.h5"
+    return path

@@ -212,7 +212,8 @@ def train_point(point: Point, cache: DataCache, device: torch.device, stop: Call
     attrs = {"elapsed_s": time.perf_counter() - began} | {f"diverged_{r}": e for r, e in outcome.diverged.items()}
     if data.bayes_error is not None:
         attrs["bayes_error"] = data.bayes_error
-    arrays = point_arrays(data, outcome, device_data) | {"noise_transition": data.transition}
+    attrs |= outcome.attrs
+    arrays = point_arrays(data, outcome, device_data) | outcome.arrays | {"noise_transition": data.transition}
     return PointRecord(
         point.index,
         point.seed,

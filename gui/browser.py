@@ -1,11 +1,12 @@
 """The run browser: run files in the data folder and any opened or dropped, with status and description."""
 
-import json
 from pathlib import Path
 
-import h5py
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from engine import runfile
+from engine.errors import RunFileError
 
 COLUMNS = ("run", "status", "points", "description")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -14,19 +15,15 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 def read_header(path: Path) -> dict:
     """Status, points and description of a run file from its root attributes only (cheap for big files)."""
     try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != "ddx-run":
-                return {"status": "not a DDX run", "points": "", "description": ""}
-            config = json.loads(f.attrs.get("config", "{}"))
-            done, total = int(f.attrs.get("points_done", 0)), int(f.attrs.get("total_points", 0))
-            description = config.get("run", {}).get("description", "").strip().splitlines()
-            return {
-                "status": str(f.attrs.get("status", "")),
-                "points": f"{done}/{total}",
-                "description": description[0] if description else "",
-            }
-    except (OSError, ValueError, KeyError):
-        return {"status": "unreadable", "points": "", "description": ""}
+        head = runfile.peek(path)
+    except RunFileError as exc:
+        status = "not a DDX run" if "not a DDX run file" in str(exc) else "unreadable"
+        return {"status": status, "points": "", "description": ""}
+    return {
+        "status": head["status"],
+        "points": f"{head['points_done']}/{head['total_points']}",
+        "description": head["description"],
+    }
 
 
 class RunBrowser(QWidget):

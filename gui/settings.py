@@ -1,10 +1,11 @@
 """Where the GUI keeps its settings and run files; environment variables redirect both (tests use them)."""
 
 import os
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+
+from engine import runfile
 
 
 def settings() -> QSettings:
@@ -22,11 +23,4 @@ def data_dir() -> Path:
 
 def new_run_path(name: str) -> Path:
     """data/<name>-<YYYYmmdd-HHMMSS>.h5 as the CLI names it, with a suffix if that file exists."""
-    folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = folder / f"{stem}.h5", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stem}-{n}.h5"
-    return path
+    return runfile.new_run_path(data_dir(), name)
