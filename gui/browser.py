@@ -3,13 +3,33 @@
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine import runfile
 from engine.errors import RunFileError
 
 COLUMNS = ("run", "status", "points", "description")
 PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+def can_resume(path: str | Path) -> bool:
+    """Whether `path` can be resumed: stopped, failed, or 'running' with no live writer holding its lock."""
+    try:
+        status = runfile.peek(path)["status"]
+    except RunFileError:
+        return False
+    if status in ("stopped", "failed"):
+        return True
+    holder = runfile.RunLock(Path(path)).holder()
+    return status == "running" and (holder is None or not runfile.process_alive(holder))
 
 
 def read_header(path: Path) -> dict:
@@ -29,6 +49,8 @@ def read_header(path: Path) -> dict:
 class RunBrowser(QWidget):
     """Lists run files; selecting one or two emits `selected` with their paths (two overlay).
 
+    The context menu of a stopped, failed or abandoned run emits `resume_requested` with its path.
+
     Parameters
     ----------
     folder : Path
@@ -36,6 +58,7 @@ class RunBrowser(QWidget):
     """
 
     selected = Signal(list)
+    resume_requested = Signal(str)
 
     def __init__(self, folder: Path, parent=None):
         super().__init__(parent)
@@ -49,6 +72,8 @@ class RunBrowser(QWidget):
         self.tree.header().setStretchLastSection(True)
         self.tree.itemSelectionChanged.connect(self.on_selection)
         self.tree.setToolTip("select one run to show it, two (Ctrl+click) to overlay their sweeps")
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self.on_context_menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
@@ -94,3 +119,16 @@ class RunBrowser(QWidget):
 
     def on_selection(self) -> None:
         self.selected.emit(self.selected_paths())
+
+    def context_menu(self, path: str) -> QMenu:
+        """The actions on the run file `path`."""
+        menu = QMenu(self)
+        resume = menu.addAction("Resume run", lambda: self.resume_requested.emit(path))
+        resume.setEnabled(can_resume(path))
+        resume.setToolTip("continue a stopped, failed or interrupted run, skipping its finished points")
+        return menu
+
+    def on_context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is not None:
+            self.context_menu(item.data(0, PATH_ROLE)).exec(self.tree.viewport().mapToGlobal(pos))

@@ -1,6 +1,7 @@
 """Runs the engine's event generator in one superqt worker thread, with pause, stop and progress."""
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -9,10 +10,14 @@ import torch
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 from superqt.utils import GeneratorWorker, create_worker
 
-from engine.config import ExperimentConfig
+from engine.config import ExperimentConfig, validate
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
-from engine.runner import run
+from engine.runfile import load_run
+from engine.runner import resume, run
+from gui.palette import is_model_role
 from gui.state import RunState
+
+GIL_SWITCH_S = 0.0005
 
 
 def format_eta(seconds: float | None) -> str:
@@ -23,12 +28,15 @@ def format_eta(seconds: float | None) -> str:
 
 
 class Progress:
-    """Points done of the total, the current epoch, and an ETA from the work fraction done so far."""
+    """Points done of the total, the current epoch, and an ETA from the work fraction done so far.
 
-    def __init__(self, cfg: ExperimentConfig, total: int):
+    Only model roles count as work: closed-form reference roles (theory, Bayes errors) take no time.
+    """
+
+    def __init__(self, cfg: ExperimentConfig, total: int, done: int = 0):
         self.total = total
         self.roles = cfg.distill.teachers + (cfg.distill.mode != "none") + 1
-        self.done = 0
+        self.done = self.resumed_at = done
         self.roles_done = 0
         self.role = ""
         self.epoch = self.epochs = 0
@@ -37,7 +45,7 @@ class Progress:
     def update(self, event) -> None:
         if isinstance(event, PointStarted):
             self.roles_done, self.role, self.epoch = 0, "", 0
-        elif isinstance(event, EpochMetrics):
+        elif isinstance(event, EpochMetrics) and is_model_role(event.role):
             if event.role != self.role:
                 self.roles_done += bool(self.role)
                 self.role = event.role
@@ -51,7 +59,9 @@ class Progress:
         return min(1.0, (self.done + min(within, 1.0)) / max(1, self.total))
 
     def eta(self) -> float | None:
-        fraction = self.fraction()
+        """Seconds left, from the pace of the points trained in this session (a resumed run skips some)."""
+        skipped = self.resumed_at / max(1, self.total)
+        fraction = (self.fraction() - skipped) / max(1e-9, 1 - skipped)
         if fraction <= 0:
             return None
         elapsed = time.perf_counter() - self.began
@@ -86,6 +96,9 @@ class RunController(QObject):
         super().__init__(parent)
         # torch's spinning intra-op threads starve the GUI thread when they take every core
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        # the worker's Python code holds the GIL up to the switch interval each time the GUI thread
+        # returns from a Qt call, and a repaint makes dozens: 5 ms each added up to 100 ms stalls
+        sys.setswitchinterval(GIL_SWITCH_S)
         self.worker: GeneratorWorker | None = None
         self.stop_requested = threading.Event()
         self.state: RunState | None = None
@@ -104,11 +117,27 @@ class RunController(QObject):
 
     def start(self, cfg: ExperimentConfig, path: Path) -> None:
         """Start `cfg` writing `path`; a second start while one runs is refused."""
+        self.launch(cfg, path, RunState.from_config(cfg.model_dump()), run, cfg, path)
+
+    def resume(self, path: str | Path) -> None:
+        """Continue the stopped, failed or interrupted run file `path` from its stored config.
+
+        Raises
+        ------
+        RunFileError, ConfigError
+            The file cannot be read or its stored config no longer validates.
+        """
+        data = load_run(path)
+        cfg = validate(data.config, f"{path} (stored config)")
+        self.launch(cfg, Path(path), RunState.from_run(data), resume, path)
+
+    def launch(self, cfg: ExperimentConfig, path: Path, state: RunState, generator, *args) -> None:
+        """Run `generator(*args, stop=...)` in the worker, folding its events into `state`."""
         if self.running:
             raise RuntimeError("a run is already in progress")
         self.stop_requested.clear()
         self.path, self.status = str(path), "running"
-        self.state = RunState.from_config(cfg.model_dump())
+        self.state = state
         self.progress = Progress(cfg, 0)
         self.cfg = cfg
         handlers = {
@@ -118,7 +147,8 @@ class RunController(QObject):
             "resumed": lambda: self.paused_changed.emit(False),
             "finished": self.on_finished,
         }
-        worker = create_worker(run, cfg, path, stop=self.stop_requested.is_set, _start_thread=False, _connect=handlers)
+        stop = self.stop_requested.is_set
+        worker = create_worker(generator, *args, stop=stop, _start_thread=False, _connect=handlers)
         self.worker = worker
         self.started.emit(self.state)
         worker.start()
@@ -143,7 +173,7 @@ class RunController(QObject):
 
     def on_event(self, event) -> None:
         if isinstance(event, RunStarted):
-            self.progress = Progress(self.cfg, event.total_points)
+            self.progress = Progress(self.cfg, event.total_points, event.points_done)
         elif isinstance(event, RunFinished):
             self.status = event.status
         self.state.apply(event)

@@ -15,14 +15,28 @@ PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;CSV of the curves (*.csv)
 FIGURE_FILTER = "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
 
 
+def filter_suffix(name_filter: str) -> str:
+    """'PNG image (*.png)' → 'png'."""
+    return name_filter[name_filter.rfind("*.") + 2 : -1]
+
+
+def save_dialog(window, title: str, name: str, filters: str) -> QFileDialog:
+    """A save dialog whose default suffix follows the chosen filter.
+
+    The dialog adds the suffix itself, so its overwrite confirmation covers the name actually written.
+    """
+    dialog = QFileDialog(window, title, str(data_dir() / name), filters)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix(filter_suffix(filters.split(";;")[0]))
+    dialog.filterSelected.connect(lambda chosen: dialog.setDefaultSuffix(filter_suffix(chosen)))
+    return dialog
+
+
 def ask_path(window, title: str, name: str, filters: str) -> Path | None:
-    path, chosen = QFileDialog.getSaveFileName(window, title, str(data_dir() / name), filters)
-    if not path:
-        return None
-    path = Path(path)
-    if not path.suffix:
-        path = path.with_suffix(chosen[chosen.rfind("*.") + 1 : -1])
-    return path
+    dialog = save_dialog(window, title, name, filters)
+    accepted, files = dialog.exec(), dialog.selectedFiles()
+    dialog.deleteLater()
+    return Path(files[0]) if accepted and files else None
 
 
 def guarded(window, title: str, write) -> None:

@@ -7,35 +7,40 @@ from matplotlib.figure import Figure
 
 from engine.errors import OutputError
 from engine.runfile import RunData
-from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, role_color, role_label
+from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, is_model_role, role_color, role_label
 from gui.state import RunState
 
 FIGURE_KINDS = ("sweep", "curves")
 
 
 def sweep_axes(ax, run: RunData) -> None:
+    """The metric the reference roles predict (else test error) per role; references dashed."""
     state = RunState.from_run(run)
+    metric = state.reference_metric() or "test_error"
     for role in state.roles:
-        xs, mean, std = state.sweep_stats(role)
+        xs, mean, std = state.sweep_stats(role, metric)
         if not len(xs):
             continue
         color = role_color(role)
-        ax.plot(xs, mean, "o-", color=color, lw=1.5, ms=4, label=role_label(role))
+        style = "o-" if is_model_role(role) else "--"
+        ax.plot(xs, mean, style, color=color, lw=1.5, ms=4, label=role_label(role))
         ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
     threshold = state.interpolation_threshold()
     if threshold is not None:
         ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", lw=1, label="interpolation threshold")
-    if state.bayes_error is not None:
+    if state.bayes_error is not None and metric == "test_error":
         ax.axhline(state.bayes_error, color=BAYES_COLOR, ls=":", lw=1, label="Bayes-optimal error")
     if state.grid and min(state.grid[0]) > 0:
         ax.set_xscale("log")
     ax.set_xlabel(state.axes[0])
-    ax.set_ylabel("final test error")
+    ax.set_ylabel(f"final {role_label(metric)}")
 
 
 def curves_axes(ax, run: RunData, point: int) -> None:
     record = run.points[point]
     for role, curves in record.curves.items():
+        if not is_model_role(role):
+            continue  # a reference is one value per point, drawn on the sweep
         color = role_color(role)
         ax.plot(curves["epoch"], curves["test_error"], "-", color=color, lw=1.5, label=f"{role_label(role)} test")
         ax.plot(curves["epoch"], curves["train_error"], "--", color=color, lw=1, label=f"{role_label(role)} train")

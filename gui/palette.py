@@ -1,11 +1,20 @@
 """One colour per role, shared by every live view and every exported figure."""
 
+import re
+
 ROLE_COLORS = {
     "teacher": "#1f77b4",
     "student": "#d62728",
     "baseline": "#2ca02c",
 }
 EXTRA_TEACHER_COLOR = "#9ecae1"
+REFERENCE_COLORS = {
+    "theory": "#000000",
+    "ridgeless": "#9467bd",
+    "bayes_teacher": "#17becf",
+    "bayes_student": "#e377c2",
+}
+OTHER_REFERENCE_COLOR = "#8c564b"
 BAYES_COLOR = "#7f7f7f"
 THRESHOLD_COLOR = "#ff7f0e"
 CLASS_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d")
@@ -13,9 +22,18 @@ POINT_COLORS = ("#1f4e79", "#a0522d", "#1b5e20", "#8b0000", "#4b0082", "#5d4037"
 RUN_STYLES = ("solid", "dash", "dot", "dashdot")
 
 
+def is_model_role(role: str) -> bool:
+    """Teachers, student and baseline train models; any other role is a closed-form reference."""
+    return re.fullmatch(r"teacher(_\d+)?|student|baseline", role) is not None
+
+
 def role_color(role: str) -> str:
-    """The colour of `role`; extra teachers (teacher_2, …) share a light blue."""
-    return ROLE_COLORS.get(role, EXTRA_TEACHER_COLOR)
+    """The colour of `role`; extra teachers (teacher_2, …) share a light blue, references their own."""
+    if role in ROLE_COLORS:
+        return ROLE_COLORS[role]
+    if is_model_role(role):
+        return EXTRA_TEACHER_COLOR
+    return REFERENCE_COLORS.get(role, OTHER_REFERENCE_COLOR)
 
 
 def role_label(role: str) -> str:

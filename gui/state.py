@@ -6,6 +6,7 @@ import numpy as np
 
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
 from engine.runfile import MAIN_ROLES, RunData
+from gui.palette import is_model_role
 
 CURVE_METRICS = ("train_error", "train_error_clean", "test_error")
 
@@ -134,14 +135,35 @@ class RunState:
         known = [p.bayes_error for p in self.points if p.bayes_error is not None]
         return float(np.mean(known)) if known else None
 
+    @property
+    def metrics(self) -> list[str]:
+        """Final metrics with a finite value for some role, test_error first."""
+        found = {m for p in self.points for c in p.final.values() for m, v in c.items() if np.isfinite(v)}
+        found.discard("epoch")
+        return sorted(found, key=lambda m: (m != "test_error", m))
+
+    def reference_metric(self) -> str | None:
+        """The metric the closed-form reference roles predict (test_loss for Hastie), if any."""
+        for p in self.points:
+            for role, final in p.final.items():
+                if not is_model_role(role):
+                    finite = [m for m, v in final.items() if m != "epoch" and np.isfinite(v)]
+                    if finite:
+                        return finite[0]
+        return None
+
     def sweep_stats(self, role: str, metric: str = "test_error") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Axis values (first axis), mean and std over seeds and any second axis, sorted by axis value."""
+        """Axis values (first axis), mean and std over seeds and any second axis, sorted by axis value.
+
+        Non-finite values (a reference role's unpredicted metrics) are left out.
+        """
         if not self.axes:
             return np.zeros(0), np.zeros(0), np.zeros(0)
         groups: dict[float, list[float]] = {}
         for p in self.points:
-            if role in p.final and metric in p.final[role]:
-                groups.setdefault(p.values[self.axes[0]], []).append(p.final[role][metric])
+            value = p.final.get(role, {}).get(metric, np.nan)
+            if np.isfinite(value):
+                groups.setdefault(p.values[self.axes[0]], []).append(value)
         xs = np.array(sorted(groups), dtype=float)
         mean = np.array([np.mean(groups[x]) for x in xs])
         std = np.array([np.std(groups[x]) for x in xs])

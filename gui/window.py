@@ -8,6 +8,8 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -18,10 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 import engine
-from engine.errors import RunFileError
+from engine.errors import DDXError, RunFileError
 from engine.runfile import load_run
 from gui import dialogs, exporting
-from gui.browser import RunBrowser
+from gui.browser import RunBrowser, can_resume
 from gui.controller import Progress, RunController
 from gui.params import ParameterPanel
 from gui.presetbar import PresetBar
@@ -92,6 +94,9 @@ class MainWindow(QMainWindow):
         self.run_action = self.action("Run", self.start_run, "Ctrl+R", "run the experiment (Ctrl+R)")
         self.pause_action = self.action("Pause", self.controller.toggle_pause, "", "pause or resume the run")
         self.stop_action = self.action("Stop", self.stop_run, "Esc", "stop after the current epoch (Esc)")
+        self.resume_run_action = self.action(
+            "Resume run file", self.resume_selected, "", "continue the selected stopped, failed or interrupted run"
+        )
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("run-toolbar")
         for act in (self.run_action, self.pause_action, self.stop_action):
@@ -105,7 +110,7 @@ class MainWindow(QMainWindow):
         files.addSeparator()
         files.addAction(self.action("Quit", self.close, QKeySequence.StandardKey.Quit))
         runs = self.menuBar().addMenu("&Run")
-        for act in (self.run_action, self.pause_action, self.stop_action):
+        for act in (self.run_action, self.pause_action, self.stop_action, self.resume_run_action):
             runs.addAction(act)
         self.menuBar().addMenu("&Help").addAction(self.action("About DDX", self.about))
 
@@ -124,6 +129,8 @@ class MainWindow(QMainWindow):
         self.panel.edited.connect(lambda _: self.update_actions())
         self.presets.loaded.connect(self.on_preset)
         self.browser.selected.connect(self.show_runs)
+        self.browser.selected.connect(lambda _: self.update_actions())
+        self.browser.resume_requested.connect(self.resume_run)
         c = self.controller
         c.started.connect(self.on_started)
         c.progressed.connect(self.on_progress)
@@ -161,6 +168,8 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(running)
         self.pause_action.setText("Resume" if self.controller.paused else "Pause")
         self.presets.setEnabled(not running)
+        chosen = self.browser.selected_paths()
+        self.resume_run_action.setEnabled(not running and len(chosen) == 1 and can_resume(chosen[0]))
 
     def on_preset(self, cfg, _name: str) -> None:
         self.panel.set_config(cfg)
@@ -175,6 +184,20 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot start the run", f"cannot create the run folder: {exc}")
             return
         self.controller.start(cfg, path)
+
+    def resume_selected(self) -> None:
+        chosen = self.browser.selected_paths()
+        if len(chosen) == 1:
+            self.resume_run(chosen[0])
+
+    def resume_run(self, path: str) -> None:
+        """Continue the run file `path` in the worker, shown live like a new run."""
+        if self.controller.running:
+            return
+        try:
+            self.controller.resume(path)
+        except DDXError as exc:
+            dialogs.show_error(self, "Cannot resume the run", str(exc))
 
     def stop_run(self) -> None:
         if self.controller.running:
@@ -265,7 +288,10 @@ class MainWindow(QMainWindow):
                 self.open_run(url.toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        """Stop a running experiment and wait (≤ 2 s) so its file ends 'stopped' and readable."""
+        """Close open dialogs; stop a running experiment and wait (≤ 2 s) so its file ends 'stopped'."""
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(2.0)

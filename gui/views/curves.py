@@ -5,7 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox
 
-from gui.palette import role_color, role_label
+from gui.palette import is_model_role, role_color, role_label
 from gui.views.base import PlotView, new_plot
 
 
@@ -50,6 +50,8 @@ class LearningCurvesView(PlotView):
             point = f"point {state.current_point + 1}/{state.total_points}" if state.current_point >= 0 else ""
             self.plot.setTitle(f"{state.name} — {point}" if point else state.name)
             for role, buffer in state.curves.items():
+                if not is_model_role(role):
+                    continue  # a closed-form reference has one value per point: see the sweep
                 for kind, metric in (("test", "test_error"), ("train", self.train_metric())):
                     x, y = buffer.view(metric)
                     curve = self.item(role, kind)

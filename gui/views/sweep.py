@@ -1,12 +1,12 @@
-"""The sweep plot: final test error against the swept key, mean ± std over seeds per role."""
+"""The sweep plot: a final metric against the swept key, mean ± std over seeds per role."""
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
-from gui.palette import BAYES_COLOR, RUN_STYLES, THRESHOLD_COLOR, role_color, role_label
+from gui.palette import BAYES_COLOR, RUN_STYLES, THRESHOLD_COLOR, is_model_role, role_color, role_label
 from gui.views.base import PlotView, new_plot
 
 PEN_STYLES = {
@@ -15,22 +15,54 @@ PEN_STYLES = {
     "dot": Qt.PenStyle.DotLine,
     "dashdot": Qt.PenStyle.DashDotLine,
 }
+DEFAULT_METRIC = "test_error"
+MAX_LABELLED_VALUES = 8
+
+
+def log_ticks(values: list[float]) -> list[tuple[float, str]]:
+    """Labelled ticks for a log axis (positions in log10): the swept values when few, else 1-2-5 steps."""
+    values = sorted(v for v in values if v > 0)
+    if len(values) > MAX_LABELLED_VALUES:
+        low, high = np.floor(np.log10(values[0])), np.ceil(np.log10(values[-1]))
+        steps = [m * 10**e for e in np.arange(low, high + 1) for m in (1, 2, 5)]
+        values = [v for v in steps if values[0] <= v <= values[-1]]
+        if len(values) > MAX_LABELLED_VALUES:
+            values = [v for v in values if f"{v:g}".lstrip("0.")[0] == "1"]
+    return [(float(np.log10(v)), f"{v:g}") for v in values]
+
+
+def band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str) -> pg.FillBetweenItem:
+    """The area between `low` and `high`; x is in view coordinates (already log10 on a log axis).
+
+    Plain curve items, not the plot's data items: those would need a pen to hold a path and would be
+    log-mapped a second time.
+    """
+    brush = QColor(color)
+    brush.setAlpha(60)
+    return pg.FillBetweenItem(pg.PlotCurveItem(x, low), pg.PlotCurveItem(x, high), brush=brush)
 
 
 class SweepView(PlotView):
-    """Final test error vs the first sweep axis; overlaid runs differ by line style.
+    """A final metric vs the first sweep axis; overlaid runs differ by line style.
 
-    A vertical line marks the interpolation threshold (first value where the teacher's train error is
-    0) and a horizontal line the Bayes-optimal error when the data know it.
+    Closed-form reference roles (theory, ridgeless, Bayes-optimal errors) are dashed; a run holding
+    them opens on the metric they predict. A vertical line marks the interpolation threshold (first
+    value where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the
+    data know it.
     """
 
     title = "Sweep"
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.metric = QComboBox()
+        self.metric.setMinimumContentsLength(16)
+        self.metric.currentTextChanged.connect(self.choose)
         self.log_x = QCheckBox("log x axis")
         self.log_x.setChecked(True)
         self.log_x.toggled.connect(self.invalidate)
+        self.controls.addWidget(QLabel("metric"))
+        self.controls.addWidget(self.metric)
         self.controls.addWidget(self.log_x)
         self.controls.addStretch(1)
         self.graphics = new_plot("", "sweep value", "final test error")
@@ -39,15 +71,42 @@ class SweepView(PlotView):
         self.threshold = pg.InfiniteLine(angle=90, pen=pg.mkPen(THRESHOLD_COLOR, width=2, style=Qt.PenStyle.DashLine))
         self.bayes = pg.InfiniteLine(angle=0, pen=pg.mkPen(BAYES_COLOR, width=2, style=Qt.PenStyle.DotLine))
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.bands: list[pg.FillBetweenItem] = []
         self.use_log = False
+        self.chosen = ""
+
+    def show_states(self, states) -> None:
+        super().show_states(states)
+        self.chosen = ""
 
     def options(self) -> tuple:
-        return (self.log_x.isChecked(),)
+        return (self.log_x.isChecked(), self.metric.currentText())
+
+    def choose(self, metric: str) -> None:
+        """A metric chosen in the combo (refills block its signals, so this is always a choice)."""
+        self.chosen = metric
+        self.invalidate()
+
+    def update_metrics(self) -> str:
+        """Offer the shown runs' metrics; keep the chosen one, else open on the references' metric."""
+        offered = sorted({m for _, s in self.states for m in s.metrics} | {DEFAULT_METRIC})
+        main = self.states[0][1] if self.states else None
+        default = (main.reference_metric() if main else None) or DEFAULT_METRIC
+        metric = self.chosen if self.chosen in offered else default
+        items = [self.metric.itemText(i) for i in range(self.metric.count())]
+        if items != offered or metric != self.metric.currentText():
+            self.metric.blockSignals(True)
+            self.metric.clear()
+            self.metric.addItems(offered)
+            self.metric.setCurrentText(metric)
+            self.metric.blockSignals(False)
+        return metric
 
     def redraw(self) -> None:
         self.plot.clear()
         self.plot.legend.clear()
-        self.series = {}
+        self.series, self.bands = {}, []
+        metric = self.update_metrics()
         self.use_log = self.log_x.isChecked() and self.positive_axis()
         self.plot.setLogMode(x=self.use_log, y=False)
         if not self.states or not self.states[0][1].axes:
@@ -55,55 +114,59 @@ class SweepView(PlotView):
             return
         main = self.states[0][1]
         self.plot.setLabel("bottom", main.axes[0])
+        self.plot.setLabel("left", f"final {role_label(metric)}")
         self.plot.setTitle(" vs ".join(label for label, _ in self.states))
         for slot, (label, state) in enumerate(self.states):
             for role in state.roles:
-                self.draw_role(slot, label, state, role)
-        self.draw_markers(main)
+                self.draw_role(slot, label, state, role, metric)
+        self.draw_markers(main, metric)
+        self.plot.getAxis("bottom").setTicks([log_ticks(main.grid[0])] if self.use_log else None)
         self.fit_range()
 
     def fit_range(self) -> None:
-        """Frame the data; the fill items' bounds include the origin, which would squash the curves."""
+        """Frame the curves and their bands."""
         names = [n.removesuffix("_mean") for n in self.series if n.endswith("_mean")]
         if not names:
             return
         xs = np.concatenate([self.series[f"{n}_mean"][0] for n in names])
         means = [self.series[f"{n}_mean"][1] for n in names]
         stds = [self.series[f"{n}_std"][1] for n in names]
-        low = min(float(np.nanmin(m - s)) for m, s in zip(means, stds, strict=True))
-        high = max(float(np.nanmax(m + s)) for m, s in zip(means, stds, strict=True))
+        low = min(float(np.min(m - s)) for m, s in zip(means, stds, strict=True))
+        high = max(float(np.max(m + s)) for m, s in zip(means, stds, strict=True))
         x = np.log10(xs) if self.use_log else xs
+        if high <= low:
+            low, high = low - 0.01, high + 0.01
         self.plot.getViewBox().setRange(xRange=(x.min(), x.max()), yRange=(low, high), padding=0.08)
 
     def positive_axis(self) -> bool:
         return all(min(s.grid[0], default=1) > 0 for _, s in self.states if s.grid)
 
-    def draw_role(self, slot: int, label: str, state, role: str) -> None:
-        xs, mean, std = state.sweep_stats(role)
+    def draw_role(self, slot: int, label: str, state, role: str, metric: str) -> None:
+        xs, mean, std = state.sweep_stats(role, metric)
         if not len(xs):
             return
         color = role_color(role)
-        style = PEN_STYLES[RUN_STYLES[slot % len(RUN_STYLES)]]
+        reference = not is_model_role(role)
+        style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
         name = role_label(role) if len(self.states) == 1 else f"{role_label(role)} · {label}"
-        lower = self.plot.plot(xs, mean - std, pen=None)
-        upper = self.plot.plot(xs, mean + std, pen=None)
-        band = QColor(color)
-        band.setAlpha(50)
-        fill = pg.FillBetweenItem(lower, upper, brush=band)
-        self.plot.addItem(fill)
+        if std.any():
+            fill = band(np.log10(xs) if self.use_log else xs, mean - std, mean + std, color)
+            self.plot.addItem(fill)
+            self.bands.append(fill)
         pen = pg.mkPen(color, width=2, style=style)
-        self.plot.plot(xs, mean, pen=pen, symbol="o", symbolSize=6, symbolBrush=color, name=name)
-        self.series[f"{label}.{role}.test_error_mean"] = (xs, mean)
-        self.series[f"{label}.{role}.test_error_std"] = (xs, std)
+        symbol = None if reference else "o"
+        self.plot.plot(xs, mean, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
+        self.series[f"{label}.{role}.{metric}_mean"] = (xs, mean)
+        self.series[f"{label}.{role}.{metric}_std"] = (xs, std)
 
-    def draw_markers(self, state) -> None:
+    def draw_markers(self, state, metric: str) -> None:
         threshold = state.interpolation_threshold()
         if threshold is not None:
             self.threshold.setPos(np.log10(threshold) if self.use_log else threshold)
             self.plot.addItem(self.threshold)
             self.plot.legend.addItem(pg.PlotDataItem(pen=self.threshold.pen), "interpolation threshold")
         bayes = state.bayes_error
-        if bayes is not None:
+        if bayes is not None and metric == "test_error":
             self.bayes.setPos(bayes)
             self.plot.addItem(self.bayes)
             self.plot.legend.addItem(pg.PlotDataItem(pen=self.bayes.pen), "Bayes-optimal error")
