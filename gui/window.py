@@ -159,7 +159,17 @@ class MainWindow(QMainWindow):
         return self.views[self.tabs.currentIndex()]
 
     def refresh_views(self) -> None:
+        self.update_tabs()
         self.current_view().refresh()
+
+    def update_tabs(self) -> None:
+        """Show the tabs of the views whose data the main shown run holds (science views appear with it)."""
+        states = self.views[0].states
+        main = states[0][1] if states else RunState()
+        for index, view in enumerate(self.views):
+            visible = view.available(main)
+            if self.tabs.isTabVisible(index) != visible:
+                self.tabs.setTabVisible(index, visible)
 
     def update_actions(self) -> None:
         running = self.controller.running
@@ -235,7 +245,7 @@ class MainWindow(QMainWindow):
     def show_states(self, states: list[tuple[str, RunState]]) -> None:
         for view in self.views:
             view.show_states(states)
-        self.current_view().refresh()
+        self.refresh_views()
 
     def show_runs(self, paths: list[str]) -> None:
         """Show the selected run files (two or more overlay on the sweep); none selected shows the live run."""

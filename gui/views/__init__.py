@@ -2,7 +2,9 @@
 
 from gui.views.curves import LearningCurvesView
 from gui.views.heatmap import HeatmapView
+from gui.views.ntk import NTKView
 from gui.views.regions import RegionsView
+from gui.views.sampler import SamplerView
 from gui.views.sweep import SweepView
 
-VIEWS = (LearningCurvesView, SweepView, HeatmapView, RegionsView)
+VIEWS = (LearningCurvesView, SweepView, HeatmapView, RegionsView, SamplerView, NTKView)

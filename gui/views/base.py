@@ -46,6 +46,11 @@ class PlotView(QWidget):
         self.states = states
         self.drawn = ()
 
+    @staticmethod
+    def available(state: RunState) -> bool:
+        """Whether `state` holds this view's data (the window hides the tab otherwise)."""
+        return True
+
     def options(self) -> tuple:
         """View options that change the drawing (check boxes, combos)."""
         return ()

@@ -31,6 +31,10 @@ class HeatmapView(PlotView):
         self.layout_.addWidget(self.graphics, 1)
         self.values = np.zeros((0, 0))
 
+    @staticmethod
+    def available(state) -> bool:
+        return len(state.axes) >= 2
+
     def options(self) -> tuple:
         return (self.role.currentText(),)
 

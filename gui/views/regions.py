@@ -46,6 +46,10 @@ class RegionsView(PlotView):
             self.plots[role] = plot
         self.regions: dict[str, np.ndarray] = {}
 
+    @staticmethod
+    def available(state) -> bool:
+        return "regions_teacher" in state.arrays
+
     def redraw(self) -> None:
         arrays = self.states[0][1].arrays if self.states else {}
         if "regions_teacher" not in arrays:

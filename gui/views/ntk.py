@@ -1,0 +1,111 @@
+"""The NTK view: the baseline's empirical-NTK spectrum, label energy and residual per eigen-direction."""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel
+
+from gui.palette import ROLE_COLORS
+from gui.views.base import PlotView
+
+RESIDUAL_ROLES = ("baseline", "student")
+NOISE_COLOR = "#ff7f0e"
+
+
+class NTKView(PlotView):
+    """Eigenvalues at each snapshot (log y), clean vs noise label energy, and the residual heatmap.
+
+    Clean labels concentrate on the top eigenvectors and the noise spreads over the tail, which the
+    network fits last: the residual heatmap (epoch × eigen-index) shows the top directions emptying first.
+    """
+
+    title = "NTK"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.role = QComboBox()
+        self.role.addItems(RESIDUAL_ROLES)
+        self.role.currentTextChanged.connect(self.invalidate)
+        self.controls.addWidget(QLabel("residual of"))
+        self.controls.addWidget(self.role)
+        self.controls.addStretch(1)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.layout_.addWidget(self.graphics, 1)
+        self.spectrum = self.add_plot(0, "eigenvalues of the empirical NTK", "eigenvalue")
+        self.spectrum.setLogMode(x=False, y=True)
+        self.energy = self.add_plot(1, "label energy per eigenvector (K at initialization)", "energy")
+        self.residual = self.add_plot(2, "residual energy", "epoch")
+        self.residual.setLabel("bottom", "eigen-index")
+        self.image = pg.ImageItem()
+        self.residual.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), label="log₁₀ energy")
+        self.colorbar.setImageItem(self.image, insert_in=self.residual)
+        self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.residual_values = np.zeros((0, 0))
+
+    def add_plot(self, column: int, title: str, y_label: str) -> pg.PlotItem:
+        plot = self.graphics.addPlot(row=0, col=column, title=title)
+        plot.setLabel("bottom", "eigen-index")
+        plot.setLabel("left", y_label)
+        plot.addLegend(offset=(-5, 5))
+        return plot
+
+    @staticmethod
+    def available(state) -> bool:
+        return "ntk_eigenvalues" in state.arrays
+
+    def redraw(self) -> None:
+        self.spectrum.clear()
+        self.energy.clear()
+        self.series = {}
+        state = self.states[0][1] if self.states else None
+        if state is None or not self.available(state):
+            self.spectrum.setTitle("needs train.ntk_points > 0 (the empirical-NTK diagnostic)")
+            self.image.clear()
+            self.residual_values = np.zeros((0, 0))
+            return
+        self.spectrum.setTitle("eigenvalues of the empirical NTK")
+        self.draw_spectrum(state.arrays)
+        self.draw_energy(state.arrays)
+        self.draw_residual(state.arrays)
+
+    def draw_spectrum(self, arrays: dict) -> None:
+        eigenvalues = np.asarray(arrays["ntk_eigenvalues"], dtype=float)
+        epochs = np.asarray(arrays.get("ntk_snapshot_epochs", np.arange(len(eigenvalues))))
+        index = np.arange(1, eigenvalues.shape[1] + 1, dtype=float)
+        for k, (epoch, values) in enumerate(zip(epochs, eigenvalues, strict=True)):
+            color = pg.intColor(k, hues=max(len(epochs), 2), maxValue=200)
+            positive = np.where(values > 0, values, np.nan)
+            self.spectrum.plot(index, positive, pen=pg.mkPen(color, width=2), name=f"epoch {int(epoch)}")
+            self.series[f"ntk_eigenvalues[epoch={int(epoch)}]"] = (index, values)
+
+    def draw_energy(self, arrays: dict) -> None:
+        for name, color, style in (
+            ("ntk_clean_energy", ROLE_COLORS["teacher"], Qt.PenStyle.SolidLine),
+            ("ntk_noise_energy", NOISE_COLOR, Qt.PenStyle.DashLine),
+        ):
+            if name in arrays:
+                values = np.asarray(arrays[name], dtype=float)
+                index = np.arange(1, len(values) + 1, dtype=float)
+                label = name.removeprefix("ntk_").replace("_", " ")
+                self.energy.plot(index, values, pen=pg.mkPen(color, width=2, style=style), name=label)
+                self.series[name] = (index, values)
+
+    def draw_residual(self, arrays: dict) -> None:
+        name = f"ntk_residual_{self.role.currentText()}"
+        if name not in arrays:
+            self.residual.setTitle(f"residual energy: no {name} in this run")
+            self.image.clear()
+            self.residual_values = np.zeros((0, 0))
+            return
+        residual = np.asarray(arrays[name], dtype=float)
+        logged = np.log10(np.maximum(residual, np.finfo(float).tiny))
+        finite = logged[np.isfinite(residual) & (residual > 0)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        self.residual.setTitle(f"residual energy of the {self.role.currentText()} (epoch × eigen-index)")
+        self.image.setImage(logged.T, autoLevels=False)  # x = eigen-index, y = epoch
+        self.colorbar.setLevels((low, high if high > low else low + 1))
+        self.residual_values = residual
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return dict(self.series)

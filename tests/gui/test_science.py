@@ -1,0 +1,98 @@
+"""Science views appear with their data: reference lines, confusion vs noise matrices, NTK spectra."""
+
+import numpy as np
+import pytest
+
+from engine.presets import load_preset
+from engine.runfile import load_run
+from engine.runner import run
+from gui.figures import publication_figure
+from gui.views import NTKView, SamplerView, SweepView
+
+
+def run_preset(folder, preset: str, *overrides: str):
+    path = folder / f"{preset}.h5"
+    for _ in run(load_preset(preset, ['run.device="cpu"', *overrides]), path):
+        pass
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Tiny Hastie, Kaplun and Dong runs (a few seconds each)."""
+    folder = tmp_path_factory.mktemp("science")
+    return {
+        "hastie": run_preset(
+            folder,
+            "hastie-ridgeless-quick",
+            "data.n_train=50",
+            "data.n_test=100",
+            "sweep.values=[10, 25, 100]",
+            "sweep.seeds=[0, 1]",
+        ),
+        "kaplun": run_preset(
+            folder, "kaplun-knn-spirals-quick", "data.n_test=300", "sweep.values=[250, 500]", "sweep.seeds=[0]"
+        ),
+        "dong": run_preset(
+            folder,
+            "dong-selfdistill-mnist1d-quick",
+            "data.n_train=100",
+            "data.n_test=100",
+            "student.width=16",
+            "train.epochs=4",
+            "train.ntk_points=20",
+        ),
+    }
+
+
+def shown(window, path, kind):
+    window.open_run(path)
+    view = next(v for v in window.views if isinstance(v, kind))
+    window.refresh_views()
+    view.refresh()
+    return view
+
+
+def visible_titles(window):
+    return {window.tabs.tabText(i) for i in range(window.tabs.count()) if window.tabs.isTabVisible(i)}
+
+
+def test_hastie_sweep_opens_on_test_loss_with_dashed_references(window, runs):
+    sweep = shown(window, runs["hastie"], SweepView)
+    assert sweep.metric.currentText() == "test_loss"
+    curves = sweep.curves()
+    for role in ("theory", "ridgeless"):
+        xs, mean = curves[f"hastie-ridgeless-quick.{role}.test_loss_mean"]
+        assert len(xs) == 3 and np.isfinite(mean).all()
+    assert {"Sampler", "NTK", "Heatmap", "Decision regions"}.isdisjoint(visible_titles(window))
+    sweep.metric.setCurrentText("test_error")
+    sweep.refresh()
+    assert not any(name.startswith("hastie-ridgeless-quick.theory") for name in sweep.curves())
+
+
+def test_kaplun_sampler_view_shows_confusion_beside_the_noise_matrix(window, runs):
+    view = shown(window, runs["kaplun"], SamplerView)
+    assert "Sampler" in visible_titles(window) and "NTK" not in visible_titles(window)
+    assert view.confusion.values.shape == view.transition.values.shape == (3, 3)
+    assert np.allclose(view.confusion.values.sum(axis=1), 1)
+    assert np.allclose(view.transition.values.sum(axis=1), 1)
+    assert "TV distance" in view.heading.text
+
+
+def test_dong_ntk_view_draws_spectrum_energy_and_residual(window, runs):
+    view = shown(window, runs["dong"], NTKView)
+    assert "NTK" in visible_titles(window)
+    curves = view.curves()
+    spectra = [name for name in curves if name.startswith("ntk_eigenvalues")]
+    assert spectra and all(len(curves[name][0]) == 20 for name in spectra)
+    assert {"ntk_clean_energy", "ntk_noise_energy"} <= set(curves)
+    assert view.residual_values.shape == (5, 20)
+    view.role.setCurrentText("student")
+    view.refresh()
+    assert view.residual_values.shape == (5, 20)
+
+
+@pytest.mark.parametrize("name", ["hastie", "kaplun", "dong"])
+def test_publication_figure_tolerates_reference_roles(runs, tmp_path, name):
+    publication_figure(load_run(runs[name]), tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size > 1000
