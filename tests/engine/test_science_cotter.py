@@ -22,3 +22,20 @@ def test_teacher_error_peaks_at_the_interpolation_threshold_and_falls_beyond_it(
     errors = np.mean([[teacher_error(w, seed) for w in widths] for seed in range(2)], 0)
     small, peak, past, widest = errors
     assert peak > past + 0.03 and peak > widest + 0.05 and peak > small
+
+
+def mlp_student_error(pool: int, seed: int) -> float:
+    """Test error of a width-32 student taught hard labels on `pool` inputs by a width-512 teacher."""
+    cfg = config(
+        data={"dataset": "mnist1d", "n_train": 500, "n_test": 1000, "n_unlabeled": pool, "noise": 0.2},
+        teacher={"model": "mlp", "width": 512, "depth": 2},
+        student={"model": "mlp", "width": 32, "depth": 2},
+        distill={"mode": "hard"},
+        train={"epochs": 100, "batch_size": 128, "lr": 3e-3},
+    )
+    return run_one(cfg, seed)[0]["student"]["test_error"]
+
+
+def test_student_error_falls_as_the_teacher_labeled_pool_grows():
+    small, large = np.mean([[mlp_student_error(pool, seed) for pool in (500, 5000)] for seed in range(2)], 0)
+    assert large < small - 0.025

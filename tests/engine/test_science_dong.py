@@ -1,5 +1,7 @@
 """Clean labels live on the top eigenvectors of the empirical NTK, label noise does not (Dong et al.)."""
 
+import numpy as np
+
 from tests.engine.science import config, error_curves
 
 
@@ -19,3 +21,20 @@ def test_clean_label_energy_sits_on_top_ntk_eigenvectors_and_the_diagnostic_is_r
         assert outcome.arrays["ntk_residual_baseline"].shape == (5, 200)
         assert outcome.arrays["ntk_residual_student"].shape == (5, 200)
         assert outcome.arrays["ntk_eigenvalues"].shape[1] == 200 and len(curves["baseline"]) == 4
+
+
+def test_self_distillation_fits_later_than_vanilla_training_which_overfits_late():
+    overfit = []
+    for seed in range(2):
+        cfg = config(
+            data={"dataset": "mnist1d", "n_train": 1000, "n_test": 1000, "n_unlabeled": 0, "noise": 0.4},
+            teacher={"model": "knn", "k": 1},
+            student={"model": "mlp", "width": 512, "depth": 2},
+            distill={"mode": "self", "alpha": 0.95},
+            train={"epochs": 40, "batch_size": 64, "lr": 1e-3},
+        )
+        curves, _ = error_curves(cfg, seed)
+        vanilla, distilled = np.array(curves["baseline"]), np.array(curves["student"])
+        overfit.append(vanilla[-1] - vanilla.min())
+        assert distilled.argmin() > vanilla.argmin() + 5
+    assert np.mean(overfit) > 0.01
