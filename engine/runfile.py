@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,8 +159,8 @@ def summary_table(points: list[PointRecord], axes: list[str]) -> dict[str, np.nd
 class RunWriter:
     """The one writer of a run file: keeps its finished points and rewrites it atomically at each change.
 
-    Rewriting a small file per point costs milliseconds and means a kill at any moment leaves either
-    the previous complete file or the new one, never a half-written one. Use `create` for a new run
+    Each change builds a new version of the file beside it and renames it over the old one, so a kill at
+    any moment leaves either the previous complete file or the new one, never a half-written one. Use `create` for a new run
     and `resume` to continue a stopped or interrupted one; `close` releases the file's lock.
     """
 
@@ -211,32 +212,58 @@ class RunWriter:
         return writer
 
     def add(self, point: PointRecord) -> None:
+        """Store a finished point: the previous file is copied and only the new point is appended."""
         self.points.append(point)
-        self.write()
+        self.replace(lambda f: self.append(f, point), copy=True)
 
     def finish(self, status: str, error: str = "") -> None:
         """Record the final status and release the lock (even if this last write fails)."""
         self.attrs.update(status=status, error=error)
         try:
-            self.write()
+            self.replace(lambda f: None, copy=True)
         finally:
             self.lock.release()
 
     def write(self) -> None:
+        """Write the whole file from the points in memory (at creation and when resuming)."""
+        self.replace(self.fill, copy=False)
+
+    def fill(self, f: h5py.File) -> None:
+        points = f.create_group("points")
+        for point in self.points:
+            write_point(points, point, self.descriptions)
+        summary = f.create_group("summary")
+        for name, column in summary_table(self.points, self.axes).items():
+            add_series(summary, name, column)
+
+    def append(self, f: h5py.File, point: PointRecord) -> None:
+        """Add one point's group and one summary row; columns new to this point are back-filled with NaN."""
+        write_point(f["points"], point, self.descriptions)
+        summary, rows = f["summary"], len(self.points) - 1
+        row = summary_table([point], self.axes)
+        for name in row.keys() - summary.keys():
+            add_series(summary, name, np.full(rows, np.nan))
+        for name, column in summary.items():
+            column.resize((rows + 1,))
+            column[rows] = row[name][0] if name in row else np.nan
+
+    def replace(self, change, copy: bool) -> None:
+        """Build the next version of the file beside it, then rename it over the old one.
+
+        With `copy` the previous file is copied byte for byte (no Python lock held) and changed in
+        place, so the work under h5py, which never releases the GIL, stays small per point.
+        """
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
+            if copy:
+                shutil.copyfile(self.path, tmp)
             # libver "latest" checksums all metadata, fletcher32 every data chunk: a damaged file then
             # raises an error on read instead of crashing the HDF5 library
-            with h5py.File(tmp, "w", libver="latest") as f:
+            with h5py.File(tmp, "a" if copy else "w", libver="latest") as f:
+                change(f)
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
                 f.attrs["points_done"] = len(self.points)
-                points = f.create_group("points")
-                for point in self.points:
-                    write_point(points, point, self.descriptions)
-                summary = f.create_group("summary")
-                for name, column in summary_table(self.points, self.axes).items():
-                    add_series(summary, name, column)
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
