@@ -38,6 +38,7 @@ class Progress:
         self.roles = cfg.distill.teachers + (cfg.distill.mode != "none") + 1
         self.done = self.resumed_at = done
         self.roles_done = 0
+        self.diverged: list[str] = []
         self.role = ""
         self.epoch = self.epochs = 0
         self.began = time.perf_counter()
@@ -53,6 +54,11 @@ class Progress:
         elif isinstance(event, PointFinished):
             self.done += 1
             self.roles_done, self.role, self.epoch = 0, "", 0
+            self.diverged += [
+                f"point {event.index + 1}: {key.removeprefix('diverged_')} diverged at epoch {epoch}"
+                for key, epoch in event.attrs.items()
+                if key.startswith("diverged_")
+            ]
 
     def fraction(self) -> float:
         within = (self.roles_done + (self.epoch / self.epochs if self.epochs else 0)) / self.roles
@@ -68,10 +74,11 @@ class Progress:
         return elapsed / fraction - elapsed
 
     def text(self, status: str = "") -> str:
+        warning = f" · {self.diverged[-1]}" if self.diverged else ""
         if status:
-            return f"{self.done}/{self.total} points · {status}"
+            return f"{self.done}/{self.total} points · {status}{warning}"
         epoch = f"{self.role} epoch {self.epoch}/{self.epochs}" if self.role else "starting point"
-        return f"{self.done}/{self.total} points · {epoch} · {format_eta(self.eta())}"
+        return f"{self.done}/{self.total} points · {epoch} · {format_eta(self.eta())}{warning}"
 
 
 class RunController(QObject):

@@ -8,7 +8,7 @@ from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
 from engine.runfile import MAIN_ROLES, RunData
 from gui.palette import is_model_role
 
-CURVE_METRICS = ("train_error", "train_error_clean", "test_error")
+CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error")
 
 
 class CurveBuffer:

@@ -27,6 +27,7 @@ class LearningCurvesView(PlotView):
         self.plot = self.graphics.getPlotItem()
         self.layout_.addWidget(self.graphics, 1)
         self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.markers: dict[str, pg.InfiniteLine] = {}
 
     def options(self) -> tuple:
         return (self.log_x.isChecked(), self.clean.isChecked())
@@ -57,9 +58,28 @@ class LearningCurvesView(PlotView):
                     curve = self.item(role, kind)
                     curve.setData(x, y, symbol="o" if len(x) == 1 else None, symbolSize=7)
                     shown.add((role, kind))
+                self.mark_divergence(role, buffer)
         for key, curve in self.items.items():
             if key not in shown:
                 curve.setData([], [])
+        for role, marker in self.markers.items():
+            if (role, "test") not in shown:
+                marker.setVisible(False)
+
+    def mark_divergence(self, role: str, buffer) -> None:
+        """A labelled vertical line at the epoch where the role's loss became NaN or infinite."""
+        epochs, losses = buffer.view("train_loss")
+        diverged = len(losses) and not np.isfinite(losses[-1])
+        if role not in self.markers:
+            pen = pg.mkPen(role_color(role), width=1, style=Qt.PenStyle.DotLine)
+            self.markers[role] = pg.InfiniteLine(angle=90, pen=pen, label="", labelOpts={"position": 0.9})
+            self.plot.addItem(self.markers[role], ignoreBounds=True)
+        marker = self.markers[role]
+        marker.setVisible(bool(diverged))
+        if diverged:
+            epoch = float(epochs[-1])
+            marker.setValue(np.log10(epoch) if self.log_x.isChecked() else epoch)
+            marker.label.setFormat(f"{role_label(role)} diverged at epoch {int(epoch)}")
 
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {}

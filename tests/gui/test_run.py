@@ -98,3 +98,25 @@ def test_engine_error_shows_a_message_and_the_app_keeps_running(window, qtbot, e
     assert errors and errors[0][0] == "Run failed"
     assert "missing.npz" in errors[0][1]
     assert window.run_action.isEnabled()
+
+
+def test_a_diverged_role_is_marked_on_the_learning_curves_and_in_the_status(window, qtbot):
+    diverging = tiny_config(
+        'train.optimizer="sgd"',
+        "train.lr=10.0",
+        "train.momentum=0.99",
+        'train.loss="mse"',
+        "teacher.depth=4",
+        "teacher.width=64",
+        "sweep.values=[32, 64]",
+    )
+    start(window, qtbot, diverging)
+    with qtbot.waitSignal(window.controller.finished, timeout=RUN_TIMEOUT_MS) as done:
+        pass
+    assert done.args[1] == "complete", "the sweep goes on after a divergence"
+    curves = view(window, LearningCurvesView)
+    window.tabs.setCurrentWidget(curves)
+    curves.refresh()
+    marker = curves.markers["teacher"]
+    assert marker.isVisible() and "teacher diverged at epoch" in marker.label.format
+    assert "diverged at epoch" in window.progress.format()
