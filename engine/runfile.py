@@ -17,6 +17,9 @@ FORMAT = "ddx-run"
 FORMAT_VERSION = 1
 STATUSES = ("running", "complete", "stopped", "failed")
 MAIN_ROLES = ("teacher", "student", "baseline")
+# The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);
+# capping at 1.10 keeps files readable by HDF5 1.10 tools such as Debian's h5ls.
+LIBVER = ("v108", "v110")
 
 
 @dataclass
@@ -257,9 +260,9 @@ class RunWriter:
         try:
             if copy:
                 shutil.copyfile(self.path, tmp)
-            # libver "latest" checksums all metadata, fletcher32 every data chunk: a damaged file then
-            # raises an error on read instead of crashing the HDF5 library
-            with h5py.File(tmp, "a" if copy else "w", libver="latest") as f:
+            # checksummed metadata (LIBVER) and fletcher32 data chunks: a damaged file raises an error on
+            # read instead of crashing the HDF5 library
+            with h5py.File(tmp, "a" if copy else "w", libver=LIBVER) as f:
                 change(f)
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
