@@ -66,6 +66,9 @@ class DistillConfig(Section):
     temperature: float = Field(1.0, gt=0, le=100, description="softmax temperature T of soft targets")
     chi: float = Field(1.0, ge=0, le=1, description="χ: weight of the teacher term; 1 − χ goes to true labels")
     alpha: float = Field(0.5, ge=0, le=1, description="self-distillation: weight a of the model's own predictions")
+    refine: Literal["fixed", "cumulative"] = Field(
+        "fixed", description="self-distillation: mix predictions with the given labels (fixed) or the last target"
+    )
     teachers: int = Field(1, ge=1, le=64, description="number m of independently trained teachers")
     pool_labels: Literal["random", "ensemble"] = Field(
         "random", description="with m > 1: a random teacher per example, or the mean of their logits"

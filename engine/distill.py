@@ -28,7 +28,12 @@ for mode in (
         True,
         "student fits the teacher's probabilities at temperature T, mixed with true labels by χ",
     ),
-    Mode("self", ("alpha", "temperature"), False, "self-distillation: labels refined by the model's own predictions"),
+    Mode(
+        "self",
+        ("alpha", "temperature", "refine"),
+        False,
+        "self-distillation: labels refined by the model's own predictions",
+    ),
     Mode("none", (), False, "teacher and baseline only"),
 ):
     MODES.register(mode.name)(mode)

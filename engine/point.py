@@ -92,6 +92,7 @@ def run_point(cfg: ExperimentConfig, data: DeviceData, seed: int, index: int, de
         if cfg.distill.mode == "self":
             student.refine_alpha = cfg.distill.alpha
             student.refine_temperature = cfg.distill.temperature
+            student.refine = cfg.distill.refine
         yield from train_role("student", student, x, targets, data, teacher_pred, index, epochs, outcome)
 
     baseline = build_learner(cfg.student, cfg.train, dim, classes, role_seed(seed, "student"), device)

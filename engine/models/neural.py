@@ -38,6 +38,7 @@ class GradientLearner(Learner):
         self.loss = train.loss
         self.refine_alpha = 0.0
         self.refine_temperature = 1.0
+        self.refine = "fixed"
 
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
         optimizer = make_optimizer(self.module.parameters(), self.train)
@@ -59,9 +60,17 @@ class GradientLearner(Learner):
             yield float(total) / max(n, 1)
 
     def refined(self, x: torch.Tensor, targets: Targets) -> Targets:
-        probs = torch.softmax(self.predict_logits(x) / self.refine_temperature, 1)
-        weight = torch.full((len(x),), self.refine_alpha, device=x.device)
-        return Targets(targets.hard, probs, weight, 1.0)
+        """Next epoch's targets: the given labels mixed with the model's own predictions.
+
+        'fixed' keeps (1 − a)·onehot(y) in every target; 'cumulative' mixes into the previous target,
+        (1 − a)·target_e + a·softmax(f_e/T), so the given (possibly wrong) labels fade as (1 − a)^e.
+        """
+        probs = torch.softmax(self.predict_logits(x).to(torch.float64) / self.refine_temperature, 1)
+        a = self.refine_alpha
+        if self.refine == "cumulative":
+            mixed = (1 - a) * targets.distribution(probs.shape[1]) + a * probs
+            return Targets(torch.full_like(targets.hard, -1), mixed, torch.ones(len(x), device=x.device), 1.0)
+        return Targets(targets.hard, probs, torch.full((len(x),), a, device=x.device), 1.0)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         self.module.eval()

@@ -23,18 +23,23 @@ def test_clean_label_energy_sits_on_top_ntk_eigenvectors_and_the_diagnostic_is_r
         assert outcome.arrays["ntk_eigenvalues"].shape[1] == 200 and len(curves["baseline"]) == 4
 
 
-def test_self_distillation_fits_later_than_vanilla_training_which_overfits_late():
+def self_distillation_curves(seed: int):
+    """Vanilla training (baseline role) and cumulative self-distillation (student) from the same init."""
+    cfg = config(
+        data={"dataset": "mnist1d", "n_train": 1000, "n_test": 1000, "n_unlabeled": 0, "noise": 0.4},
+        teacher={"model": "knn", "k": 1},  # self-distillation uses no teacher; the cheapest family fills the role
+        student={"model": "mlp", "width": 512, "depth": 2},
+        distill={"mode": "self", "alpha": 0.2, "refine": "cumulative"},
+        train={"epochs": 40, "batch_size": 64, "lr": 1e-3},
+    )
+    curves, _ = error_curves(cfg, seed)
+    return np.array(curves["baseline"]), np.array(curves["student"])
+
+
+def test_self_distillation_ends_near_vanillas_best_epoch_while_vanilla_overfits_late():
     overfit = []
     for seed in range(2):
-        cfg = config(
-            data={"dataset": "mnist1d", "n_train": 1000, "n_test": 1000, "n_unlabeled": 0, "noise": 0.4},
-            teacher={"model": "knn", "k": 1},
-            student={"model": "mlp", "width": 512, "depth": 2},
-            distill={"mode": "self", "alpha": 0.95},
-            train={"epochs": 40, "batch_size": 64, "lr": 1e-3},
-        )
-        curves, _ = error_curves(cfg, seed)
-        vanilla, distilled = np.array(curves["baseline"]), np.array(curves["student"])
+        vanilla, distilled = self_distillation_curves(seed)
         overfit.append(vanilla[-1] - vanilla.min())
-        assert distilled.argmin() > vanilla.argmin() + 5
-    assert np.mean(overfit) > 0.01
+        assert distilled[-1] <= vanilla.min() + 0.015, "self-distillation needs no early stopping"
+    assert np.mean(overfit) > 0.01, "vanilla training memorizes the noise late"
