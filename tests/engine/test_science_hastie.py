@@ -48,7 +48,7 @@ def test_min_norm_risk_matches_the_asymptotic_curve_away_from_the_threshold(gamm
     n_train, seeds = (600, 20) if gamma < 1 else (300, 6)
     cfg = regression(round(gamma * n_train / fraction), n_train, fraction)
     risks, theory = zip(*(measured_risk(cfg, seed) for seed in range(seeds)), strict=True)
-    assert np.mean(risks) == pytest.approx(theory[0], rel=0.1)
+    assert np.mean(risks) == pytest.approx(theory[0], rel=0.06)  # measured within 3.7% on two seed batches
 
 
 def test_a_point_records_the_fit_the_theory_and_a_risk_peak_at_the_threshold():
