@@ -318,6 +318,19 @@ def read_points(f: h5py.File) -> tuple[list[PointRecord], list[str]]:
     return sorted(points, key=lambda p: p.index), damaged
 
 
+def read_run_file(path: Path, reader):
+    """Open `path` and return `reader(f, path)`; any failure becomes one RunFileError naming the file."""
+    if not path.is_file():
+        raise RunFileError(f"run file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            return reader(f, path)
+    except RunFileError:
+        raise
+    except Exception as exc:  # any failure to read the header means a damaged or foreign file
+        raise RunFileError(f"{path} cannot be read as a DDX run file (damaged or truncated?): {exc}") from None
+
+
 def load_run(path: str | Path) -> RunData:
     """Open a DDX run file and return it as plain Python/numpy.
 
@@ -325,16 +338,7 @@ def load_run(path: str | Path) -> RunData:
     the intact ones; a file whose header cannot be read raises RunFileError with the reason.
     """
     path = Path(path)
-    if not path.is_file():
-        raise RunFileError(f"run file {path} does not exist")
-    try:
-        with h5py.File(path, "r") as f:
-            attrs, config = check_header(f, path)
-            points, damaged = read_points(f)
-    except RunFileError:
-        raise
-    except Exception as exc:  # any failure to read the header means a damaged or foreign file
-        raise RunFileError(f"{path} cannot be read as a DDX run file (damaged or truncated?): {exc}") from None
+    attrs, config, points, damaged = read_run_file(path, lambda f, p: (*check_header(f, p), *read_points(f)))
     axes = [a for a in (config["sweep"].get("axis"), config["sweep"].get("axis2")) if isinstance(a, str) and a]
     status = str(attrs.get("status", ""))
     return RunData(str(path), attrs, config, status, points, summary_table(points, axes), damaged)
@@ -342,14 +346,7 @@ def load_run(path: str | Path) -> RunData:
 
 def peek(path: str | Path) -> dict:
     """Status, points and first description line from the root attributes only (cheap for run browsers)."""
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as f:
-            attrs, config = check_header(f, path)
-    except RunFileError:
-        raise
-    except Exception as exc:  # as in load_run: any header failure means a damaged or foreign file
-        raise RunFileError(f"{path} cannot be read as a DDX run file (damaged or truncated?): {exc}") from None
+    attrs, config = read_run_file(Path(path), check_header)
     lines = str(config["run"].get("description", "")).strip().splitlines()
     return {
         "status": str(attrs.get("status", "")),

@@ -171,8 +171,6 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
             )
         else:
             status = "complete"
-    except GeneratorExit:
-        raise
     except torch.cuda.OutOfMemoryError as exc:
         status, error = "failed", f"CUDA out of memory: {exc}"
         raise ResourceError(out_of_memory_advice(cfg)) from None
