@@ -121,6 +121,9 @@ class RunConfig(Section):
     name: str = Field("experiment", description="short name, used in the default file name")
     description: str = Field("", description="what this experiment shows and what to look for")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu, cuda or cuda:N")
+    batch_models: bool = Field(
+        True, description="train a sweep's MLPs together in one batched computation (same results, faster)"
+    )
 
 
 class ExperimentConfig(BaseModel):

@@ -54,25 +54,40 @@ class DeviceData:
             data.info,
         )
 
+    def labels(self, models: int = 1) -> "Labels":
+        """This dataset's labels repeated for `models` models."""
+        rows = [t.unsqueeze(0).expand(models, -1) for t in (self.y_train, self.y_train_clean, self.y_test)]
+        return Labels(*rows, self.n_classes, self.transition)
 
-def loss_against(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> float:
-    if len(labels) == 0:
-        return math.nan
+
+def per_model_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
+    """Mean loss of each model on its labels; logits (M, n, C), labels (M, n) → (M,)."""
+    if labels.shape[1] == 0:
+        return torch.full(labels.shape[:1], math.nan, device=logits.device)
     if loss == "mse":
-        goal = F.one_hot(labels, logits.shape[1]).to(logits.dtype)
-        return float(0.5 * ((logits - goal) ** 2).sum(1).mean())
-    return float(F.cross_entropy(logits, labels))
+        goal = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+        return 0.5 * ((logits - goal) ** 2).sum(-1).mean(1)
+    flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
+    return flat.reshape(labels.shape).mean(1)
 
 
-def error(pred: torch.Tensor, labels: torch.Tensor) -> float:
-    return float((pred != labels).float().mean()) if len(labels) else math.nan
+def error(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-model error rate of (M, n) predictions; NaN for an empty set."""
+    return (pred != labels).float().mean(1)
 
 
 def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, n_classes: int) -> np.ndarray:
     """Row-normalized confusion matrix: row = true class, column = prediction (empty rows stay 0)."""
-    counts = torch.bincount(labels * n_classes + pred, minlength=n_classes**2).reshape(n_classes, n_classes)
-    counts = counts.double().cpu().numpy()
-    return counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    return confusion_matrices(pred.unsqueeze(0), labels.unsqueeze(0), n_classes)[0]
+
+
+def confusion_matrices(pred: torch.Tensor, labels: torch.Tensor, n_classes: int) -> np.ndarray:
+    """Row-normalized confusion matrices of M models' (M, n) predictions, copied out once: (M, C, C)."""
+    models = torch.arange(len(pred), device=pred.device).unsqueeze(1)
+    cells = (models * n_classes + labels) * n_classes + pred
+    counts = torch.bincount(cells.reshape(-1), minlength=len(pred) * n_classes**2)
+    counts = counts.reshape(len(pred), n_classes, n_classes).double().cpu().numpy()
+    return counts / np.maximum(counts.sum(2, keepdims=True), 1)
 
 
 def sampler_distance(confusion: np.ndarray, transition: np.ndarray | None) -> float:
@@ -80,6 +95,53 @@ def sampler_distance(confusion: np.ndarray, transition: np.ndarray | None) -> fl
     if transition is None:
         return math.nan
     return float(0.5 * np.abs(confusion - transition).sum(1).mean())
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The labels M models are scored against, one row per model: (M, n) each."""
+
+    train: torch.Tensor
+    train_clean: torch.Tensor
+    test: torch.Tensor
+    n_classes: int
+    transition: np.ndarray | None
+
+
+def batch_metrics(
+    train_pred: torch.Tensor,
+    test_logits: torch.Tensor,
+    fit_pred: torch.Tensor,
+    fit_labels: torch.Tensor,
+    labels: Labels,
+    teacher_test_pred: torch.Tensor | None,
+    loss: str,
+) -> tuple[list[dict[str, float]], torch.Tensor]:
+    """Metrics of M models from their predictions, reduced on the device and copied out once.
+
+    Shapes: train_pred (M, n), test_logits (M, n_test, C), fit_pred and fit_labels (M, n_fit),
+    teacher_test_pred (M, n_test) or None. Returns one dict per model and the (M, n_test) test predictions.
+    """
+    test_pred = test_logits.argmax(-1)
+    noisy = labels.train != labels.train_clean
+    memorized = ((train_pred == labels.train) & noisy).sum(1) / noisy.sum(1)
+    nan = torch.full_like(memorized, math.nan, dtype=torch.float32)
+    columns = {
+        "fit_error": error(fit_pred, fit_labels),
+        "train_error": error(train_pred, labels.train),
+        "train_error_clean": error(train_pred, labels.train_clean),
+        "memorized": memorized.float(),
+        "test_loss": per_model_loss(test_logits.float(), labels.test, loss).float(),
+        "test_error": error(test_pred, labels.test),
+        "agreement": nan if teacher_test_pred is None else (test_pred == teacher_test_pred).float().mean(1),
+    }
+    table = torch.stack(list(columns.values()), 1).double().cpu().numpy()
+    confusion = confusion_matrices(test_pred, labels.test, labels.n_classes)
+    rows = []
+    for values, matrix in zip(table, confusion, strict=True):
+        row = {name: float(v) for name, v in zip(columns, values, strict=True)}
+        rows.append(row | {"sampler_distance": sampler_distance(matrix, labels.transition)})
+    return rows, test_pred
 
 
 def evaluate(
@@ -92,18 +154,14 @@ def evaluate(
     """Metrics of `learner` now, and its test predictions (for teacher–student agreement)."""
     train_pred = learner.predict_logits(data.x_train).argmax(1)
     test_logits = learner.predict_logits(data.x_test)
-    test_pred = test_logits.argmax(1)
-    fit_pred = learner.predict_logits(fit_x).argmax(1)
-    noisy = data.y_train != data.y_train_clean
-    memorized = float((train_pred[noisy] == data.y_train[noisy]).float().mean()) if noisy.any() else math.nan
-    metrics = {
-        "fit_error": error(fit_pred, fit_labels),
-        "train_error": error(train_pred, data.y_train),
-        "train_error_clean": error(train_pred, data.y_train_clean),
-        "memorized": memorized,
-        "test_loss": loss_against(test_logits.float(), data.y_test, learner.loss),
-        "test_error": error(test_pred, data.y_test),
-        "agreement": math.nan if teacher_test_pred is None else float((test_pred == teacher_test_pred).float().mean()),
-        "sampler_distance": sampler_distance(confusion_matrix(test_pred, data.y_test, data.n_classes), data.transition),
-    }
-    return metrics, test_pred
+    fit_pred = train_pred if fit_x is data.x_train else learner.predict_logits(fit_x).argmax(1)
+    rows, test_pred = batch_metrics(
+        train_pred.unsqueeze(0),
+        test_logits.unsqueeze(0),
+        fit_pred.unsqueeze(0),
+        fit_labels.unsqueeze(0),
+        data.labels(),
+        None if teacher_test_pred is None else teacher_test_pred.unsqueeze(0),
+        learner.loss,
+    )
+    return rows[0], test_pred[0]

@@ -31,6 +31,7 @@ class PointOutcome:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, float] = field(default_factory=dict)
     learners: dict[str, Learner] = field(default_factory=dict)
+    test_pred: dict[str, torch.Tensor] = field(default_factory=dict)
     watchers: dict[str, list] = field(default_factory=dict)
     diverged: dict[str, int] = field(default_factory=dict)
 
@@ -58,7 +59,7 @@ def train_role(
             metrics = {"train_loss": train_loss} | dict.fromkeys(METRICS.keys() - {"train_loss"}, math.nan)
             yield EpochMetrics(index, role, epoch, epochs if learner.iterative else 1, metrics)
             return
-        metrics, _ = evaluate(learner, data, x, fit_labels, teacher_pred)
+        metrics, outcome.test_pred[role] = evaluate(learner, data, x, fit_labels, teacher_pred)
         metrics = {"train_loss": train_loss, **metrics}
         outcome.final[role] = metrics
         notify(outcome, role, epoch, learner)
@@ -121,11 +122,17 @@ def student_inputs(cfg: ExperimentConfig, data: DeviceData, teachers: list[Learn
     d = cfg.distill
     if d.mode == "self":
         return data.x_train, Targets(data.y_train)
-    parts = {"pool": [data.x_pool], "labeled": [data.x_train], "both": [data.x_train, data.x_pool]}[d.student_data]
-    x = torch.cat(parts)
-    n_labeled = len(data.x_train) if d.student_data != "pool" else 0
+    x, n_labeled = student_x(d, data)
     logits = pool_logits([t.predict_logits(x) for t in teachers], d.pool_labels, seed)
     return x, student_targets(d, logits, data.y_train[:n_labeled], n_labeled)
+
+
+def student_x(distill, data: DeviceData) -> tuple[torch.Tensor, int]:
+    """The student's inputs (distill.student_data) and how many of its first rows are the labeled set."""
+    parts = {"pool": [data.x_pool], "labeled": [data.x_train], "both": [data.x_train, data.x_pool]}
+    chosen = parts[distill.student_data]
+    x = chosen[0] if len(chosen) == 1 else torch.cat(chosen)
+    return x, len(data.x_train) if distill.student_data != "pool" else 0
 
 
 @torch.no_grad()

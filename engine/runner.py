@@ -14,6 +14,7 @@ from engine.config import ExperimentConfig, validate, with_values
 from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
 from engine.events import Event, PointFinished, PointStarted, RunFinished, RunStarted
+from engine.group import plan_groups, record_curves, train_group
 from engine.metrics import METRICS, DeviceData
 from engine.point import PointOutcome, decision_regions, run_point
 from engine.runfile import MAIN_ROLES, PointRecord, RunWriter, load_run
@@ -106,7 +107,7 @@ def run(
     """
     device = resolve_device(cfg.run.device)
     points = expand_points(cfg)
-    cache = DataCache(device)
+    cache = DataCache(device, size=max(4, len(cfg.sweep.seeds)))
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
     axes = [a for a in (cfg.sweep.axis, cfg.sweep.axis2) if a]
     writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
@@ -129,7 +130,8 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     done = {p.index for p in stored.points}
     points = [p for p in expand_points(cfg) if p.index not in done]
     writer = RunWriter.resume(stored, device_label(torch_device))
-    yield from execute(cfg, points, writer, DataCache(torch_device), torch_device, stop)
+    cache = DataCache(torch_device, size=max(4, len(cfg.sweep.seeds)))
+    yield from execute(cfg, points, writer, cache, torch_device, stop)
 
 
 def out_of_memory_advice(cfg: ExperimentConfig) -> str:
@@ -153,22 +155,23 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
             cfg.to_json(),
             len(writer.points),
         )
-        for point in points:
+        total = int(writer.attrs["total_points"])
+        for group in plan_groups(points):
             if stop():
                 break
-            yield PointStarted(point.index, int(writer.attrs["total_points"]), point.seed, point.values)
-            record = yield from train_point(point, cache, device, stop)
-            if record is None:
+            records = yield from train_points(group, cache, total, device, stop)
+            if records is None:
                 break
-            writer.add(record)
-            yield PointFinished(
-                record.index,
-                record.seed,
-                record.values,
-                {role: {m: float(s[-1]) for m, s in c.items()} for role, c in record.curves.items()},
-                record.arrays,
-                record.attrs,
-            )
+            for record in records:
+                writer.add(record)
+                yield PointFinished(
+                    record.index,
+                    record.seed,
+                    record.values,
+                    {role: {m: float(s[-1]) for m, s in c.items()} for role, c in record.curves.items()},
+                    record.arrays,
+                    record.attrs,
+                )
         else:
             status = "complete"
     except torch.cuda.OutOfMemoryError as exc:
@@ -193,21 +196,32 @@ def close_writer(writer: RunWriter, status: str, error: str) -> None:
     log.info("run %s %s with %d points", writer.path, status, len(writer.points))
 
 
-def train_point(point: Point, cache: DataCache, device: torch.device, stop: Callable[[], bool]):
-    """Yield a point's epoch events; return its record, or None if a stop came first."""
-    data, device_data = cache.get(point.config, point.seed)
+def train_points(group: list[Point], cache: DataCache, total: int, device, stop: Callable[[], bool]):
+    """Yield the epoch events of a group of points; return their records, or None if a stop came first."""
+    datasets = {p.index: cache.get(p.config, p.seed) for p in group}
+    if len(group) > 1:
+        result = yield from train_group(group, datasets, total, device, stop)
+        if result is None:
+            return None
+        outcomes, curves, seconds = result
+        return [make_record(p, datasets[p.index], outcomes[p.index], curves[p.index], seconds) for p in group]
+    point = group[0]
+    yield PointStarted(point.index, total, point.seed, point.values)
     outcome = PointOutcome()
-    curves: dict[str, dict[str, list[float]]] = {}
+    curves: dict[int, dict] = {point.index: {}}
     began = time.perf_counter()
-    for event in run_point(point.config, device_data, point.seed, point.index, device, outcome):
-        role = curves.setdefault(event.role, {"epoch": []})
-        role["epoch"].append(event.epoch)
-        for metric, value in event.metrics.items():
-            role.setdefault(metric, []).append(value)
+    data = datasets[point.index][1]
+    for event in record_curves(curves, run_point(point.config, data, point.seed, point.index, device, outcome)):
         yield event
         if stop():
             return None
-    attrs = {"elapsed_s": time.perf_counter() - began} | {f"diverged_{r}": e for r, e in outcome.diverged.items()}
+    return [make_record(point, datasets[point.index], outcome, curves[point.index], time.perf_counter() - began)]
+
+
+def make_record(point: Point, dataset: tuple[Dataset, DeviceData], outcome: PointOutcome, curves: dict, seconds: float):
+    """The run-file record of a finished point."""
+    data, device_data = dataset
+    attrs = {"elapsed_s": seconds} | {f"diverged_{r}": e for r, e in outcome.diverged.items()}
     if data.bayes_error is not None:
         attrs["bayes_error"] = data.bayes_error
     attrs |= outcome.attrs

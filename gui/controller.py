@@ -38,6 +38,7 @@ class Progress:
         self.roles = cfg.distill.teachers + (cfg.distill.mode != "none") + 1
         self.done = self.resumed_at = done
         self.roles_done = 0
+        self.training = 0
         self.diverged: list[str] = []
         self.role = ""
         self.epoch = self.epochs = 0
@@ -45,7 +46,9 @@ class Progress:
 
     def update(self, event) -> None:
         if isinstance(event, PointStarted):
-            self.roles_done, self.role, self.epoch = 0, "", 0
+            if not self.training:
+                self.roles_done, self.role, self.epoch = 0, "", 0
+            self.training += 1
         elif isinstance(event, EpochMetrics) and is_model_role(event.role):
             if event.role != self.role:
                 self.roles_done += bool(self.role)
@@ -53,7 +56,9 @@ class Progress:
             self.epoch, self.epochs = event.epoch, event.epochs
         elif isinstance(event, PointFinished):
             self.done += 1
-            self.roles_done, self.role, self.epoch = 0, "", 0
+            self.training = max(0, self.training - 1)
+            if not self.training:
+                self.roles_done, self.role, self.epoch = 0, "", 0
             self.diverged += [
                 f"point {event.index + 1}: {key.removeprefix('diverged_')} diverged at epoch {epoch}"
                 for key, epoch in event.attrs.items()
@@ -61,8 +66,9 @@ class Progress:
             ]
 
     def fraction(self) -> float:
+        """Share of the work done; points trained together advance together."""
         within = (self.roles_done + (self.epoch / self.epochs if self.epochs else 0)) / self.roles
-        return min(1.0, (self.done + min(within, 1.0)) / max(1, self.total))
+        return min(1.0, (self.done + self.training * min(within, 1.0)) / max(1, self.total))
 
     def eta(self) -> float | None:
         """Seconds left, from the pace of the points trained in this session (a resumed run skips some)."""
@@ -78,6 +84,8 @@ class Progress:
         if status:
             return f"{self.done}/{self.total} points · {status}{warning}"
         epoch = f"{self.role} epoch {self.epoch}/{self.epochs}" if self.role else "starting point"
+        if self.training > 1:
+            epoch = f"{self.training} points together · {epoch}"
         return f"{self.done}/{self.total} points · {epoch} · {format_eta(self.eta())}{warning}"
 
 

@@ -5,7 +5,15 @@ from typing import Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QDoubleSpinBox, QLineEdit, QPlainTextEdit, QSpinBox
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+)
 
 from engine.config import numeric_keys
 
@@ -104,6 +112,8 @@ def make_editor(key: str, info: FieldInfo):
     elif get_origin(kind) is Literal:
         editor = QComboBox()
         editor.addItems([str(c) for c in get_args(kind)])
+    elif kind is bool:
+        editor = QCheckBox()
     elif kind is int:
         editor = QSpinBox()
         low, high = bounds(info, -INT_LIMIT, INT_LIMIT)
@@ -126,6 +136,8 @@ def get_value(editor):
     """The editor's current value as the config expects it (lists may raise ValueError)."""
     if isinstance(editor, QComboBox):
         return editor.currentText()
+    if isinstance(editor, QCheckBox):
+        return editor.isChecked()
     if isinstance(editor, QSpinBox | QDoubleSpinBox):
         return editor.value()
     if isinstance(editor, ListEdit):
@@ -138,6 +150,8 @@ def get_value(editor):
 def set_value(editor, value) -> None:
     if isinstance(editor, QComboBox):
         editor.setCurrentIndex(editor.findText(str(value)))
+    elif isinstance(editor, QCheckBox):
+        editor.setChecked(bool(value))
     elif isinstance(editor, QSpinBox | QDoubleSpinBox):
         editor.setValue(value)
     elif isinstance(editor, ListEdit):
@@ -152,6 +166,8 @@ def changed_signal(editor):
     """The signal an editor emits when the user edits it."""
     if isinstance(editor, QComboBox):
         return editor.currentTextChanged
+    if isinstance(editor, QCheckBox):
+        return editor.toggled
     if isinstance(editor, QSpinBox | QDoubleSpinBox):
         return editor.valueChanged
     return editor.textChanged

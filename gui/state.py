@@ -80,6 +80,7 @@ class RunState:
     curves: dict[str, CurveBuffer] = field(default_factory=dict)
     points: list[PointResult] = field(default_factory=list)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    training: set[int] = field(default_factory=set)
     version: int = 0
 
     @classmethod
@@ -110,13 +111,19 @@ class RunState:
         if isinstance(event, RunStarted):
             self.total_points = event.total_points
         elif isinstance(event, PointStarted):
-            self.current_point = event.index
-            self.curves = {}
+            # Points trained together start together: keep showing the first until it finishes.
+            if self.current_point not in self.training:
+                self.current_point = event.index
+                self.curves = {}
+            self.training.add(event.index)
         elif isinstance(event, EpochMetrics):
+            if event.point != self.current_point:
+                return
             if event.role not in self.curves:
                 self.curves[event.role] = CurveBuffer(event.epochs)
             self.curves[event.role].append(event.epoch, event.metrics)
         elif isinstance(event, PointFinished):
+            self.training.discard(event.index)
             bayes = event.attrs.get("bayes_error")
             self.points.append(PointResult(event.index, event.seed, event.values, event.final, bayes))
             if event.arrays:

@@ -5,11 +5,16 @@ from collections.abc import Iterator
 from engine.diagnostics import ntk, sampler, theory  # noqa: F401  (registration)
 from engine.diagnostics.base import DIAGNOSTICS, reference_event, register_diagnostic
 
-__all__ = ["DIAGNOSTICS", "after_point", "reference_event", "register_diagnostic", "watchers"]
+__all__ = ["DIAGNOSTICS", "after_point", "reference_event", "register_diagnostic", "watchers", "watches"]
 
 
 def active(cfg):
     return [DIAGNOSTICS[name] for name in DIAGNOSTICS.names() if DIAGNOSTICS[name].applies(cfg)]
+
+
+def watches(cfg) -> bool:
+    """Whether an active diagnostic follows a role during training (such points train alone)."""
+    return any(diagnostic.watch is not None for diagnostic in active(cfg))
 
 
 def watchers(cfg, data, outcome) -> dict[str, list]:

@@ -7,7 +7,9 @@ from engine.metrics import confusion_matrix
 def confusion_arrays(cfg, data, index: int, outcome):
     """Store `confusion_<role>` (row = true class, column = prediction, rows sum to 1) for every role."""
     for role, learner in outcome.learners.items():
-        pred = learner.predict_logits(data.x_test).argmax(1)
+        pred = outcome.test_pred.get(role)
+        if pred is None:
+            pred = learner.predict_logits(data.x_test).argmax(1)
         outcome.arrays[f"confusion_{role}"] = confusion_matrix(pred, data.y_test, data.n_classes)
     yield from ()
 

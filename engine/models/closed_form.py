@@ -21,12 +21,17 @@ def ridge_solve(features: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.
 
 
 class LeastSquaresLearner(Learner):
-    """Shared fit for models that are linear in fixed features: fit once, yield the train loss once."""
+    """Shared fit for models that are linear in fixed features: fit once, yield the train loss once.
+
+    `presolved` may hold β found for this learner by a solver shared across a width sweep
+    (engine.models.nested); `fit` then uses it instead of solving again.
+    """
 
     loss = "mse"
 
     def __init__(self, spec, train, n_in: int, n_classes: int, seed: int, device: torch.device):
         self.spec, self.n_classes, self.seed, self.device = spec, n_classes, seed, device
+        self.presolved: torch.Tensor | None = None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -37,7 +42,7 @@ class LeastSquaresLearner(Learner):
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
         y = targets.distribution(self.n_classes).to(self.device)
         self.prepare(x.to(torch.float64))
-        self.beta = self.solve(x.to(torch.float64), y)
+        self.beta = self.solve(x.to(torch.float64), y) if self.presolved is None else self.presolved
         residual = self.logits(x).to(torch.float64) - y
         yield float(0.5 * (residual**2).sum(1).mean())
 
@@ -56,15 +61,41 @@ class LeastSquaresLearner(Learner):
 )
 class RandomFeatures(LeastSquaresLearner):
     def prepare(self, x: torch.Tensor) -> None:
-        gen = torch.Generator().manual_seed(self.seed)
-        w = torch.randn(x.shape[1], self.spec.width, generator=gen, dtype=torch.float64)
-        b = torch.randn(self.spec.width, generator=gen, dtype=torch.float64)
-        self.weights, self.bias = w.to(self.device), b.to(self.device)
+        self.weights, self.bias = feature_weights(self.seed, x.shape[1], self.spec.width, self.device)
+        self.feature_scale = 1 / math.sqrt(self.spec.width)
+
+    def raw_features(self, x: torch.Tensor) -> torch.Tensor:
+        """relu(x·W/√d + b) with W, b standard normal (the bias matters in low dimension), in one buffer."""
+        return torch.addmm(self.bias, x, self.weights, alpha=1 / math.sqrt(self.weights.shape[0])).relu_()
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """φ(x) = relu(x·W/√d + b)/√p with W, b standard normal (the bias matters in low dimension)."""
-        dim, width = self.weights.shape
-        return torch.relu(x @ self.weights / math.sqrt(dim) + self.bias) / math.sqrt(width)
+        """φ(x) = relu(x·W/√d + b)/√p: the first p features of any wider model with the same seed."""
+        return self.raw_features(x).mul_(self.feature_scale)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Features are built a slice of rows at a time: a wide model's n × p matrix never exists whole."""
+        x = x.to(torch.float64)
+        rows = max(1, FEATURE_ELEMENTS // self.spec.width)
+        parts = [self.features(x[i : i + rows]) @ self.beta for i in range(0, len(x), rows)]
+        return torch.cat(parts).to(torch.float32) if parts else torch.zeros(0, self.n_classes, device=x.device)
+
+
+FEATURE_BLOCK = 256
+FEATURE_ELEMENTS = 2**21  # features computed at once when predicting
+
+
+def feature_weights(seed: int, dim: int, width: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """W (dim, width) and b (width,) drawn in blocks of features, each block from its own seed.
+
+    Feature j is the same in every width > j, so a width sweep's feature matrices are nested and
+    one factorization serves them all.
+    """
+    blocks = []
+    for block in range(math.ceil(width / FEATURE_BLOCK)):
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + block)
+        blocks.append(torch.randn(FEATURE_BLOCK, dim + 1, generator=gen, dtype=torch.float64))
+    wb = torch.cat(blocks)[:width].to(device)
+    return wb[:, :dim].T.contiguous(), wb[:, dim].contiguous()
 
 
 def kernel_matrix(a: torch.Tensor, b: torch.Tensor, kind: str, bandwidth: float) -> torch.Tensor:

@@ -42,7 +42,7 @@ class GradientLearner(Learner):
 
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
         optimizer = make_optimizer(self.module.parameters(), self.train)
-        order = torch.Generator().manual_seed(self.seed + 7919)
+        order = self.batch_order()
         n, size = len(x), self.train.batch_size
         for _ in range(self.train.epochs):
             self.module.train()
@@ -58,6 +58,10 @@ class GradientLearner(Learner):
             if self.refine_alpha > 0:
                 targets = self.refined(x, targets)
             yield float(total) / max(n, 1)
+
+    def batch_order(self) -> torch.Generator:
+        """The generator of this model's mini-batch permutations (one randperm per epoch)."""
+        return torch.Generator().manual_seed(self.seed + 7919)
 
     def refined(self, x: torch.Tensor, targets: Targets) -> Targets:
         """Next epoch's targets: the given labels mixed with the model's own predictions.

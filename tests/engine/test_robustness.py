@@ -54,8 +54,8 @@ SWEEP_ARGS = [
 ]
 
 
-def sweep_config():
-    return tiny_config(distill={"mode": "hard"}, sweep=SWEEP)
+def sweep_config(batch_models: bool = True):
+    return tiny_config(distill={"mode": "hard"}, sweep=SWEEP, run={"batch_models": batch_models})
 
 
 def run_and_kill(path: Path, delay: float) -> int:
@@ -110,14 +110,14 @@ def test_sigkill_at_random_moments_never_loses_a_finished_point_and_resume_compl
 def test_resume_after_stop_equals_an_uninterrupted_run(tmp_path):
     stopped = tmp_path / "stopped.h5"
     finished = []
-    for event in run(sweep_config(), stopped, stop=lambda: len(finished) >= 2):
+    for event in run(sweep_config(batch_models=False), stopped, stop=lambda: len(finished) >= 2):
         if isinstance(event, PointFinished):
             finished.append(event)
     assert load_run(stopped).status == "stopped" and len(load_run(stopped).points) == 2
     events = list(resume(stopped))
     assert events[0].points_done == 2
     straight = tmp_path / "straight.h5"
-    run_all(sweep_config(), straight)
+    run_all(sweep_config(batch_models=False), straight)
     a, b = load_run(stopped), load_run(straight)
     assert a.status == "complete" and len(a.points) == len(b.points) == 5
     for pa, pb in zip(a.points, b.points, strict=True):

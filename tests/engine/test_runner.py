@@ -84,7 +84,7 @@ def test_two_axis_sweep_covers_the_grid(tmp_path):
 
 
 def test_stop_between_epochs_keeps_finished_points_and_marks_stopped(tmp_path):
-    cfg = tiny_config(sweep={"axis": "teacher.width", "values": [4, 8, 16]})
+    cfg = tiny_config(sweep={"axis": "teacher.width", "values": [4, 8, 16]}, run={"batch_models": False})
     seen = []
 
     def stop():

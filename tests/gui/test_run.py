@@ -120,3 +120,25 @@ def test_a_diverged_role_is_marked_on_the_learning_curves_and_in_the_status(wind
     marker = curves.markers["teacher"]
     assert marker.isVisible() and "teacher diverged at epoch" in marker.label.format
     assert "diverged at epoch" in window.progress.format()
+
+
+def test_points_trained_together_show_the_first_one_and_advance_the_progress_together():
+    from engine.events import EpochMetrics, PointFinished, PointStarted
+    from gui.controller import Progress
+    from gui.state import RunState
+
+    state, progress = RunState(total_points=3), Progress(tiny_config(), 3)
+    metrics = {"train_error": 0.5, "test_error": 0.5}
+    group = [PointStarted(0, 3, 0, {}), PointStarted(1, 3, 0, {})]
+    group += [EpochMetrics(p, "teacher", e, 4, metrics | {"test_error": p}) for e in (1, 2) for p in (0, 1)]
+    for event in group:
+        state.apply(event)
+        progress.update(event)
+    assert state.current_point == 0
+    assert list(state.curves["teacher"].view("test_error")[1]) == [0.0, 0.0], "only point 0's curve is drawn"
+    assert "2 points together" in progress.text()
+    assert progress.fraction() == 2 * (2 / 4) / progress.roles / 3
+    for event in (PointFinished(0, 0, {}, {}), PointFinished(1, 0, {}, {}), PointStarted(2, 3, 0, {})):
+        state.apply(event)
+        progress.update(event)
+    assert state.current_point == 2 and state.curves == {} and progress.done == 2

@@ -1,0 +1,176 @@
+"""A sweep's points trained as groups: each role's models of every point in one batched computation."""
+
+import time
+from collections.abc import Callable, Iterator
+
+import torch
+
+from engine.batched import Job, batchable, train_together
+from engine.config import ExperimentConfig
+from engine.diagnostics import after_point, watches
+from engine.distill import pool_logits, student_targets
+from engine.events import EpochMetrics, Event, PointStarted
+from engine.metrics import DeviceData, evaluate
+from engine.models import Targets, build_learner
+from engine.models.nested import presolve
+from engine.point import PointOutcome, role_seed, student_x, train_role
+
+# Families that gain from training a sweep together (batched MLPs, nested random-features solves).
+GROUPED_FAMILIES = {"mlp", "random_features"}
+
+
+def group_key(cfg: ExperimentConfig) -> str | None:
+    """Points with the same key differ only in widths and seed and can train together; None: alone."""
+    if not cfg.run.batch_models or cfg.distill.mode not in ("hard", "soft", "none") or cfg.distill.teachers != 1:
+        return None
+    if not GROUPED_FAMILIES & {cfg.teacher.model, cfg.student.model} or watches(cfg):
+        return None
+    neutral = {
+        "teacher": cfg.teacher.model_copy(update={"width": 1}),
+        "student": cfg.student.model_copy(update={"width": 1}),
+    }
+    return cfg.model_copy(update=neutral).model_dump_json(exclude={"sweep"})
+
+
+def plan_groups(points: list) -> list[list]:
+    """Points in run order, gathered into groups that train together (a group of one trains alone)."""
+    groups: dict[str, list] = {}
+    planned = []
+    for point in points:
+        key = group_key(point.config)
+        if key is None:
+            planned.append([point])
+        elif key in groups:
+            groups[key].append(point)
+        else:
+            groups[key] = [point]
+            planned.append(groups[key])
+    return planned
+
+
+def record_curves(curves: dict, events: Iterator[Event]):
+    """Pass events through, appending their metrics to curves[point][role]; returns the generator's value."""
+    result = None
+    try:
+        while True:
+            event = next(events)
+            role = curves[event.point].setdefault(event.role, {"epoch": []})
+            role["epoch"].append(event.epoch)
+            for metric, value in event.metrics.items():
+                role.setdefault(metric, []).append(value)
+            yield event
+    except StopIteration as done:
+        result = done.value
+    return result
+
+
+def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable[[], bool]):
+    """MLP jobs train together; random-features fits share one factorization; the rest train in turn.
+
+    Returns False if stopped. A job with several consumers (a shared baseline) is trained once.
+    """
+    if batchable(jobs[0].learner):
+        return (yield from train_together(role, jobs, train, outcomes, stop))
+    presolve([j.learner for j in jobs], [j.x for j in jobs], [j.targets for j in jobs])
+    for job in jobs:
+        (first, teacher_pred), *others = job.consumers
+        mine = outcomes[first]
+        yield from train_role(role, job.learner, job.x, job.targets, job.data, teacher_pred, first, train.epochs, mine)
+        for point, teacher_pred in others:
+            yield from share(role, job, mine, outcomes[point], point, teacher_pred)
+        if stop():
+            return False
+    return True
+
+
+def share(role: str, job: Job, trained: PointOutcome, outcome: PointOutcome, point: int, teacher_pred):
+    """Report a closed-form job already trained for another point, with agreement against this point's teacher."""
+    if role in trained.diverged:
+        outcome.diverged[role] = trained.diverged[role]
+        yield EpochMetrics(point, role, 1, 1, trained.final.get(role, {}))
+        return
+    fit_labels = job.targets.labels(job.data.n_classes)
+    metrics, outcome.test_pred[role] = evaluate(job.learner, job.data, job.x, fit_labels, teacher_pred)
+    metrics = {"train_loss": trained.final[role]["train_loss"], **metrics}
+    outcome.final[role], outcome.learners[role] = metrics, job.learner
+    yield EpochMetrics(point, role, 1, 1, metrics)
+
+
+def shared_baseline(learner) -> bool:
+    """Whether one baseline may serve every point of its seed: trained together, or in closed form."""
+    return batchable(learner) or not learner.iterative
+
+
+def train_group(points: list, datasets: dict, total: int, device, stop: Callable[[], bool]):
+    """Yield the events of a group's points; return (outcomes, curves, seconds per point), or None if stopped.
+
+    `datasets` maps a point index to its (Dataset, DeviceData). Teachers train first, then the
+    students on their own teacher's pool labels, then the baselines; a baseline shared by several
+    points (a teacher-width sweep) trains once and reports its agreement with each point's teacher.
+    """
+    began = time.perf_counter()
+    cfg = points[0].config
+    outcomes = {p.index: PointOutcome() for p in points}
+    curves: dict[int, dict] = {p.index: {} for p in points}
+    for p in points:
+        yield PointStarted(p.index, total, p.seed, p.values)
+
+    def build(spec_role: str, p, seed_role: str):
+        data = datasets[p.index][1]
+        spec = getattr(p.config, spec_role)
+        return build_learner(
+            spec, p.config.train, data.x_train.shape[1], data.n_classes, role_seed(p.seed, seed_role), device
+        )
+
+    teachers = [
+        Job(
+            build("teacher", p, "teacher"),
+            datasets[p.index][1],
+            datasets[p.index][1].x_train,
+            labeled(datasets[p.index][1]),
+            [(p.index, None)],
+        )
+        for p in points
+    ]
+    if not (yield from record_curves(curves, train_jobs("teacher", teachers, cfg.train, outcomes, stop))):
+        return None
+    teacher_pred = {job.consumers[0][0]: job.learner.predict_logits(job.data.x_test).argmax(1) for job in teachers}
+
+    if cfg.distill.mode != "none":
+        students = [
+            student_job(p, build("student", p, "student"), job, datasets[p.index][1], teacher_pred[p.index])
+            for p, job in zip(points, teachers, strict=True)
+            if "teacher" not in outcomes[p.index].diverged
+        ]
+        if students and not (
+            yield from record_curves(curves, train_jobs("student", students, cfg.train, outcomes, stop))
+        ):
+            return None
+
+    baselines: dict[tuple, Job] = {}
+    for p in points:
+        key = (p.seed, p.config.student.width) if shared_baseline(build("student", p, "student")) else (p.index,)
+        if key not in baselines:
+            data = datasets[p.index][1]
+            baselines[key] = Job(build("student", p, "student"), data, data.x_train, labeled(data), [])
+        baselines[key].consumers.append((p.index, teacher_pred[p.index]))
+    if not (
+        yield from record_curves(curves, train_jobs("baseline", list(baselines.values()), cfg.train, outcomes, stop))
+    ):
+        return None
+    for p in points:
+        yield from record_curves(curves, after_point(p.config, datasets[p.index][1], p.index, outcomes[p.index]))
+    return outcomes, curves, (time.perf_counter() - began) / len(points)
+
+
+def labeled(data: DeviceData) -> Targets:
+    return Targets(data.y_train)
+
+
+def student_job(point, learner, teacher: Job, data: DeviceData, teacher_pred: torch.Tensor) -> Job:
+    """The student's job: its teacher's labels (hard or soft) on the configured student inputs."""
+    d = point.config.distill
+    x, n_labeled = student_x(d, data)
+    logits = pool_logits([teacher.learner.predict_logits(x)], d.pool_labels, point.seed)
+    targets = student_targets(d, logits, data.y_train[:n_labeled], n_labeled)
+    return Job(learner, data, x, targets, [(point.index, teacher_pred)])

@@ -1,0 +1,99 @@
+"""One factorization for a whole width sweep of random-features fits.
+
+Random features of width p are the first p columns of any wider model's features (same seed), so
+the fits of a sweep share their work:
+
+- ridgeless, p ≤ n: one QR of the widest such feature matrix, F = QR, gives every narrower fit as a
+  triangular solve, β_p = R[:p, :p]⁻¹ (Qᵀy)[:p];
+- p > n (min-norm) or ridge > 0: Gram matrices grow by adding columns, K_p = K_p' + F[:, p':p] F[:, p':p]ᵀ
+  (or the leading block of FᵀF), and each width needs one n×n (or p×p) Cholesky solve.
+
+Every target matrix of jobs sharing the features (a teacher sweep's labels, or the pools labeled
+by each teacher for a fixed-width student) is solved at once as extra right-hand sides.
+"""
+
+from collections import defaultdict
+
+import torch
+
+from engine.models.closed_form import RandomFeatures, ridge_solve
+
+# Below these relative sizes of R's (or the Cholesky factor's) diagonal a matrix counts as rank
+# deficient, and that width is solved by pinv like a fit done alone. A Gram matrix squares the
+# condition number, hence the looser bound on its factor.
+RANK_TOLERANCE = 1e-10
+CHOLESKY_TOLERANCE = 1e-6
+
+
+def presolve(learners: list, xs: list[torch.Tensor], targets: list) -> None:
+    """Set `presolved` on every random-features learner that shares its features with another."""
+    groups = defaultdict(list)
+    for i, learner in enumerate(learners):
+        if type(learner) is RandomFeatures:
+            groups[(learner.seed, id(xs[i]), learner.spec.ridge)].append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            solve_group([learners[i] for i in members], xs[members[0]], [targets[i] for i in members])
+
+
+def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) -> None:
+    widest = max(learners, key=lambda learner: learner.spec.width)
+    x = x.to(torch.float64)
+    widest.prepare(x)
+    features = widest.raw_features(x)
+    ys = [t.distribution(learner.n_classes).to(features.device) for t, learner in zip(targets, learners, strict=True)]
+    columns = torch.cat(ys, 1)
+    widths = sorted({learner.spec.width for learner in learners})
+    scales = {learner.spec.width: 1 / learner.spec.width**0.5 for learner in learners}
+    betas = nested_solve(features, columns, widths, {p: widest.spec.ridge / scales[p] ** 2 for p in widths})
+    start = 0
+    for learner, y in zip(learners, ys, strict=True):
+        p = learner.spec.width
+        learner.presolved = betas[p][:, start : start + y.shape[1]] / scales[p]
+        start += y.shape[1]
+
+
+def nested_solve(features: torch.Tensor, y: torch.Tensor, widths: list[int], ridges: dict[int, float]) -> dict:
+    """β_p minimizing ‖F[:, :p]β − y‖² + ridge_p‖β‖² (min-norm when ridge_p = 0) for every width p."""
+    n = len(features)
+    under = [p for p in widths if p <= n]
+    betas = {}
+    if under and all(ridges[p] == 0 for p in under):
+        betas |= least_squares(features[:, : max(under)], y, under)
+    elif under:
+        gram = features[:, : max(under)].T @ features[:, : max(under)]
+        right = features[:, : max(under)].T @ y
+        for p in under:
+            betas[p] = spd_solve(gram[:p, :p], right[:p], ridges[p])
+    gram, done = torch.zeros(n, n, dtype=features.dtype, device=features.device), 0
+    for p in (p for p in widths if p > n):
+        block = features[:, done:p]
+        gram += block @ block.T
+        done = p
+        betas[p] = features[:, :p].T @ spd_solve(gram, y, ridges[p])
+    return betas
+
+
+def least_squares(features: torch.Tensor, y: torch.Tensor, widths: list[int]) -> dict:
+    """Ridgeless fits on the first p ≤ n columns from one QR; rank-deficient widths fall back to pinv."""
+    q, r = torch.linalg.qr(features)
+    projected = q.T @ y
+    diagonal = r.diagonal().abs()
+    betas = {}
+    for p in widths:
+        if diagonal[:p].min() > RANK_TOLERANCE * diagonal[:p].max():
+            betas[p] = torch.linalg.solve_triangular(r[:p, :p], projected[:p], upper=True)
+        else:
+            betas[p] = ridge_solve(features[:, :p], y, 0.0)
+    return betas
+
+
+def spd_solve(gram: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.Tensor:
+    """(G + ridge·I)⁻¹ y by Cholesky; a (nearly) singular G falls back to pinv, as a fit alone would."""
+    if ridge:
+        gram = gram + ridge * torch.eye(len(gram), dtype=gram.dtype, device=gram.device)
+    factor, info = torch.linalg.cholesky_ex(gram)
+    diagonal = factor.diagonal()
+    if int(info) == 0 and diagonal.min() > CHOLESKY_TOLERANCE * diagonal.max():
+        return torch.cholesky_solve(y, factor)
+    return torch.linalg.pinv(gram, hermitian=True) @ y

@@ -1,0 +1,149 @@
+"""Training a sweep's models together gives what training each alone gives."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.batched import Job, StackedMLP, plan_buckets, train_together
+from engine.datasets import build_dataset
+from engine.events import PointFinished, RunFinished
+from engine.group import plan_groups
+from engine.metrics import DeviceData
+from engine.models import Targets, build_learner
+from engine.point import PointOutcome
+from engine.runfile import load_run
+from engine.runner import expand_points, resume, run
+from tests.engine.helpers import run_all, tiny_config
+
+WIDTHS = [3, 8, 16, 40]
+
+
+def jobs_for(cfg, seeds=(0, 1), widths=WIDTHS):
+    """One teacher job per (seed, width); each seed has its own dataset."""
+    jobs = []
+    for seed in seeds:
+        data = DeviceData.from_dataset(build_dataset(cfg.data, seed), torch.device("cpu"))
+        for index, width in enumerate(widths):
+            spec = cfg.teacher.model_copy(update={"width": width})
+            learner = build_learner(spec, cfg.train, 2, data.n_classes, 1000 * seed + index, torch.device("cpu"))
+            jobs.append(Job(learner, data, data.x_train, Targets(data.y_train), [(len(jobs), None)]))
+    return jobs
+
+
+def train_alone(job):
+    losses = list(job.learner.fit(job.x, job.targets))
+    return losses, [p.detach().clone() for p in job.learner.module.parameters()]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_batched_training_matches_training_each_model_alone(optimizer):
+    cfg = tiny_config(train={"epochs": 5, "optimizer": optimizer, "weight_decay": 1e-3, "lr": 0.02})
+    together, alone = jobs_for(cfg), jobs_for(cfg)
+    outcomes = {j.consumers[0][0]: PointOutcome() for j in together}
+    events = list(train_together("teacher", together, cfg.train, outcomes, lambda: False))
+    assert len(events) == len(together) * cfg.train.epochs
+    for index, (job, reference) in enumerate(zip(together, alone, strict=True)):
+        losses, weights = train_alone(reference)
+        mine = [e.metrics["train_loss"] for e in events if e.point == index]
+        np.testing.assert_allclose(mine, losses, rtol=1e-4)
+        for a, b in zip(job.learner.module.parameters(), weights, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        assert outcomes[index].learners["teacher"] is job.learner
+
+
+def test_padded_weights_stay_exactly_zero():
+    cfg = tiny_config(train={"epochs": 3, "weight_decay": 1e-2})
+    jobs = jobs_for(cfg, seeds=(0,))
+    net = StackedMLP([j.learner.module for j in jobs])
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05, weight_decay=1e-2)
+    x = jobs[0].data.x_train[:64].expand(len(jobs), -1, -1)
+    for _ in range(20):
+        optimizer.zero_grad()
+        net(x).pow(2).mean().backward()
+        optimizer.step()
+    for m, width in enumerate(WIDTHS):
+        assert not net.weights[0][m, :, width:].any() and not net.biases[0][m, :, width:].any()
+        assert not net.weights[1][m, width:, :].any() and not net.weights[1][m, :, width:].any()
+        assert not net.weights[2][m, width:, :].any()
+
+
+def test_a_diverging_model_leaves_the_others_untouched():
+    cfg = tiny_config(train={"epochs": 3})
+    together, alone = jobs_for(cfg, seeds=(0,)), jobs_for(cfg, seeds=(0,))
+    with torch.no_grad():
+        next(together[1].learner.module.parameters()).fill_(math.nan)
+    outcomes = {j.consumers[0][0]: PointOutcome() for j in together}
+    list(train_together("teacher", together, cfg.train, outcomes, lambda: False))
+    assert outcomes[1].diverged == {"teacher": 1} and "teacher" not in outcomes[1].learners
+    for index in (0, 2, 3):
+        _, weights = train_alone(alone[index])
+        for a, b in zip(together[index].learner.module.parameters(), weights, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_buckets_share_small_widths_and_keep_the_widest_apart():
+    cfg = tiny_config()
+    jobs = jobs_for(cfg, seeds=(0,), widths=[2, 4, 8, 16, 512, 1024])
+    buckets = plan_buckets(jobs, 128, torch.device("cpu"))
+    widths = [[WIDTH for WIDTH in (layer_width(jobs[j]) for j in b)] for b in buckets]
+    assert [2, 4, 8, 16] in widths and [1024] in widths
+    assert sorted(j for b in buckets for j in b) == list(range(len(jobs)))
+
+
+def layer_width(job):
+    return job.learner.module[0].out_features
+
+
+SWEEP = {"axis": "teacher.width", "values": [4, 8, 24], "seeds": [0, 1]}
+
+
+@pytest.mark.parametrize("mode", ["hard", "soft"])
+def test_a_batched_run_equals_the_one_by_one_run(tmp_path, mode):
+    together = run_all(tiny_config(distill={"mode": mode}, sweep=SWEEP), tmp_path / "together.h5")
+    alone = run_all(tiny_config(distill={"mode": mode}, sweep=SWEEP, run={"batch_models": False}), tmp_path / "a.h5")
+    assert together[-1].status == alone[-1].status == "complete"
+    a, b = load_run(tmp_path / "together.h5"), load_run(tmp_path / "a.h5")
+    n_test = tiny_config().data.n_test
+    for pa, pb in zip(a.points, b.points, strict=True):
+        assert (pa.index, pa.seed, pa.values) == (pb.index, pb.seed, pb.values)
+        assert pa.curves.keys() == pb.curves.keys() == {"teacher", "student", "baseline"}
+        for role, curves in pb.curves.items():
+            np.testing.assert_allclose(pa.curves[role]["train_loss"], curves["train_loss"], rtol=1e-3)
+            np.testing.assert_allclose(pa.curves[role]["test_error"], curves["test_error"], atol=2.5 / n_test)
+            np.testing.assert_allclose(
+                pa.curves[role]["agreement"], curves["agreement"], atol=2.5 / n_test, equal_nan=True
+            )
+
+
+def test_a_width_sweep_shares_each_seeds_baseline(tmp_path):
+    run_all(tiny_config(distill={"mode": "hard"}, sweep=SWEEP), tmp_path / "shared.h5")
+    points = load_run(tmp_path / "shared.h5").points
+    for seed in (0, 1):
+        mine = [p for p in points if p.seed == seed]
+        losses = {tuple(p.curves["baseline"]["train_loss"]) for p in mine}
+        assert len(losses) == 1, "one baseline per seed, whatever the teacher width"
+        agreements = {tuple(p.curves["baseline"]["agreement"]) for p in mine}
+        assert len(agreements) > 1, "agreement is measured against each point's own teacher"
+
+
+def test_only_compatible_points_are_grouped():
+    cfg = tiny_config(sweep={"axis": "teacher.width", "values": [4, 8], "axis2": "train.lr", "values2": [0.01, 0.02]})
+    groups = plan_groups(expand_points(cfg))
+    assert [[p.index for p in g] for g in groups] == [[0, 2], [1, 3]]
+    selfish = tiny_config(distill={"mode": "self"}, sweep={"axis": "teacher.width", "values": [4, 8]})
+    assert [len(g) for g in plan_groups(expand_points(selfish))] == [1, 1]
+
+
+def test_a_stop_inside_a_group_keeps_no_half_trained_point_and_resume_completes_it(tmp_path):
+    path = tmp_path / "stopped.h5"
+    seen = []
+    for event in run(tiny_config(sweep=SWEEP), path, stop=lambda: len(seen) > 10):
+        seen.append(event)
+    assert isinstance(seen[-1], RunFinished) and seen[-1].status == "stopped"
+    assert not any(isinstance(e, PointFinished) for e in seen)
+    assert load_run(path).points == []
+    list(resume(path))
+    done = load_run(path)
+    assert done.status == "complete" and len(done.points) == 6

@@ -1,0 +1,66 @@
+"""A width sweep's random-features fits from one factorization equal the fits done one by one."""
+
+import pytest
+import torch
+
+from engine.config import ModelConfig, TrainConfig
+from engine.models import Targets, build_learner
+from engine.models.closed_form import ridge_solve
+from engine.models.nested import nested_solve, presolve
+
+WIDTHS = [5, 20, 59, 60, 61, 90, 300]
+
+
+def problem(n=60, d=7, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    return x, torch.randint(3, (n,), generator=gen)
+
+
+@pytest.mark.parametrize("ridge", [0.0, 1e-3])
+def test_nested_solutions_match_each_width_solved_alone(ridge):
+    x, _ = problem()
+    gen = torch.Generator().manual_seed(1)
+    features = torch.relu(x @ torch.randn(7, max(WIDTHS), generator=gen, dtype=torch.float64) + 0.3)
+    y = torch.randn(len(x), 4, generator=gen, dtype=torch.float64)
+    betas = nested_solve(features, y, WIDTHS, dict.fromkeys(WIDTHS, ridge))
+    for p in WIDTHS:
+        alone = ridge_solve(features[:, :p], y, ridge)
+        # predictions are what a user sees; near p = n the coefficients themselves are ill-conditioned
+        torch.testing.assert_close(features[:, :p] @ betas[p], features[:, :p] @ alone, rtol=1e-6, atol=1e-6)
+
+
+def test_rank_deficient_widths_fall_back_to_the_pseudo_inverse():
+    x, _ = problem()
+    features = torch.relu(torch.cat([x, x, -x], 1))  # repeated columns: F[:, :14] has rank 7
+    y = torch.randn(len(x), 2, dtype=torch.float64)
+    betas = nested_solve(features, y, [3, 14, 21], {3: 0.0, 14: 0.0, 21: 0.0})
+    for p in (3, 14, 21):
+        torch.testing.assert_close(betas[p], ridge_solve(features[:, :p], y, 0.0), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("ridge", [0.0, 1e-2])
+def test_a_random_features_sweep_presolved_together_predicts_like_each_model_fit_alone(ridge):
+    x, labels = problem()
+    together, alone = [], []
+    for width in WIDTHS:
+        spec = ModelConfig(model="random_features", width=width, ridge=ridge)
+        together.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
+        alone.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
+    x32 = x.float()
+    presolve(together, [x32] * len(WIDTHS), [Targets(labels)] * len(WIDTHS))
+    assert all(learner.presolved is not None for learner in together)
+    for a, b in zip(together, alone, strict=True):
+        next(a.fit(x32, Targets(labels)))
+        next(b.fit(x32, Targets(labels)))
+        torch.testing.assert_close(a.predict_logits(x32), b.predict_logits(x32), rtol=1e-4, atol=1e-4)
+
+
+def test_random_features_are_nested_across_widths():
+    spec = ModelConfig(model="random_features", width=700)
+    wide = build_learner(spec, TrainConfig(), 7, 3, 5, torch.device("cpu"))
+    narrow = build_learner(spec.model_copy(update={"width": 300}), TrainConfig(), 7, 3, 5, torch.device("cpu"))
+    x, _ = problem()
+    wide.prepare(x)
+    narrow.prepare(x)
+    assert torch.equal(wide.raw_features(x)[:, :300], narrow.raw_features(x))
