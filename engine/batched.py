@@ -153,7 +153,7 @@ class Bucket:
     def __init__(self, jobs: list[Job], train):
         self.jobs = jobs
         self.net = StackedMLP([j.learner.module for j in jobs])
-        self.optimizer = make_optimizer(self.net.parameters(), train)
+        self.optimizer = make_optimizer(self.net.parameters(), train, fused=True)
         self.orders = [j.learner.batch_order() for j in jobs]
         self.loss = jobs[0].learner.loss
         self.n = len(jobs[0].x)

@@ -214,10 +214,10 @@ class RunWriter:
             raise
         return writer
 
-    def add(self, point: PointRecord) -> None:
-        """Store a finished point: the previous file is copied and only the new point is appended."""
-        self.points.append(point)
-        self.replace(lambda f: self.append(f, point), copy=True)
+    def add(self, points: list[PointRecord]) -> None:
+        """Store finished points in one change: the previous file is copied and only they are appended."""
+        self.replace(lambda f: self.append(f, points), copy=True, points_done=len(self.points) + len(points))
+        self.points.extend(points)
 
     def finish(self, status: str, error: str = "") -> None:
         """Record the final status and release the lock (even if this last write fails)."""
@@ -239,18 +239,19 @@ class RunWriter:
         for name, column in summary_table(self.points, self.axes).items():
             add_series(summary, name, column)
 
-    def append(self, f: h5py.File, point: PointRecord) -> None:
-        """Add one point's group and one summary row; columns new to this point are back-filled with NaN."""
-        write_point(f["points"], point, self.descriptions)
-        summary, rows = f["summary"], len(self.points) - 1
-        row = summary_table([point], self.axes)
-        for name in row.keys() - summary.keys():
+    def append(self, f: h5py.File, points: list[PointRecord]) -> None:
+        """Add the points' groups and their summary rows; columns new to them are back-filled with NaN."""
+        for point in points:
+            write_point(f["points"], point, self.descriptions)
+        summary, rows = f["summary"], len(self.points)
+        new = summary_table(points, self.axes)
+        for name in new.keys() - summary.keys():
             add_series(summary, name, np.full(rows, np.nan))
         for name, column in summary.items():
-            column.resize((rows + 1,))
-            column[rows] = row[name][0] if name in row else np.nan
+            column.resize((rows + len(points),))
+            column[rows:] = new[name] if name in new else np.nan
 
-    def replace(self, change, copy: bool) -> None:
+    def replace(self, change, copy: bool, points_done: int | None = None) -> None:
         """Build the next version of the file beside it, then rename it over the old one.
 
         With `copy` the previous file is copied byte for byte (no Python lock held) and changed in
@@ -266,7 +267,7 @@ class RunWriter:
                 change(f)
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
-                f.attrs["points_done"] = len(self.points)
+                f.attrs["points_done"] = len(self.points) if points_done is None else points_done
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)

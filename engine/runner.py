@@ -162,8 +162,8 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
             records = yield from train_points(group, cache, total, device, stop)
             if records is None:
                 break
+            writer.add(records)
             for record in records:
-                writer.add(record)
                 yield PointFinished(
                     record.index,
                     record.seed,

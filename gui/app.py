@@ -2,6 +2,7 @@
 
 import os
 import sys
+import threading
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
 
@@ -44,6 +45,16 @@ def launch() -> int:
     app = create_app()
     from gui.window import MainWindow
 
+    warm_up_in_background()
     window = MainWindow()
     window.show()
     return app.exec()
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Pay torch's one-time optimizer imports while the user looks at the window, not after Run."""
+    from engine.models.neural import warm_up
+
+    thread = threading.Thread(target=warm_up, name="ddx-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -41,16 +41,21 @@ def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) 
     x = x.to(torch.float64)
     widest.prepare(x)
     features = widest.raw_features(x)
-    ys = [t.distribution(learner.n_classes).to(features.device) for t, learner in zip(targets, learners, strict=True)]
-    columns = torch.cat(ys, 1)
+    # targets built from the same tensors (a teacher sweep's labels) are solved once
+    distinct: dict[tuple, tuple[int, torch.Tensor]] = {}
+    for t, learner in zip(targets, learners, strict=True):
+        key = (id(t.hard), id(t.soft), id(t.weight), t.temperature)
+        if key not in distinct:
+            start = sum(y.shape[1] for _, y in distinct.values())
+            distinct[key] = (start, t.distribution(learner.n_classes).to(features.device))
+    columns = torch.cat([y for _, y in distinct.values()], 1)
     widths = sorted({learner.spec.width for learner in learners})
     scales = {learner.spec.width: 1 / learner.spec.width**0.5 for learner in learners}
     betas = nested_solve(features, columns, widths, {p: widest.spec.ridge / scales[p] ** 2 for p in widths})
-    start = 0
-    for learner, y in zip(learners, ys, strict=True):
+    for t, learner in zip(targets, learners, strict=True):
+        start, y = distinct[(id(t.hard), id(t.soft), id(t.weight), t.temperature)]
         p = learner.spec.width
         learner.presolved = betas[p][:, start : start + y.shape[1]] / scales[p]
-        start += y.shape[1]
 
 
 def nested_solve(features: torch.Tensor, y: torch.Tensor, widths: list[int], ridges: dict[int, float]) -> dict:
@@ -75,16 +80,25 @@ def nested_solve(features: torch.Tensor, y: torch.Tensor, widths: list[int], rid
 
 
 def least_squares(features: torch.Tensor, y: torch.Tensor, widths: list[int]) -> dict:
-    """Ridgeless fits on the first p ≤ n columns from one QR; rank-deficient widths fall back to pinv."""
-    q, r = torch.linalg.qr(features)
+    """Ridgeless fits on the first p ≤ n columns from one QR; rank-deficient widths fall back to pinv.
+
+    Dead features (zero on every training input) get β = 0, as in the min-norm solution, and are left
+    out of the QR so that one of them does not make every wider fit rank deficient.
+    """
+    live = (features != 0).any(0)
+    keep = live.nonzero().squeeze(1)
+    q, r = torch.linalg.qr(features[:, keep])
     projected = q.T @ y
     diagonal = r.diagonal().abs()
     betas = {}
     for p in widths:
-        if diagonal[:p].min() > RANK_TOLERANCE * diagonal[:p].max():
-            betas[p] = torch.linalg.solve_triangular(r[:p, :p], projected[:p], upper=True)
-        else:
-            betas[p] = ridge_solve(features[:, :p], y, 0.0)
+        k = int(live[:p].sum())
+        beta = torch.zeros(p, y.shape[1], dtype=y.dtype, device=y.device)
+        if k and diagonal[:k].min() > RANK_TOLERANCE * diagonal[:k].max():
+            beta[keep[:k]] = torch.linalg.solve_triangular(r[:k, :k], projected[:k], upper=True)
+        elif k:
+            beta = ridge_solve(features[:, :p], y, 0.0)
+        betas[p] = beta
     return betas
 
 

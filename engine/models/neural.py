@@ -1,6 +1,7 @@
 """Gradient-trained families (MLP, 1-D CNN) and the mini-batch trainer they share."""
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import torch
 from torch import nn
@@ -15,9 +16,15 @@ def seeded_module(seed: int, build) -> nn.Module:
         return build()
 
 
-def make_optimizer(params, train) -> torch.optim.Optimizer:
+def warm_up() -> None:
+    """Build one optimizer: torch imports its compiler stack (about 2 s) the first time, so do it early."""
+    make_optimizer([torch.zeros(1, requires_grad=True)], SimpleNamespace(optimizer="adam", lr=1e-3, weight_decay=0.0))
+
+
+def make_optimizer(params, train, fused: bool = False) -> torch.optim.Optimizer:
+    """The configured optimizer; `fused` updates all parameters in one kernel (same arithmetic)."""
     if train.optimizer == "adam":
-        return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay)
+        return torch.optim.Adam(params, lr=train.lr, weight_decay=train.weight_decay, fused=fused or None)
     return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
 
 

@@ -64,3 +64,14 @@ def test_random_features_are_nested_across_widths():
     wide.prepare(x)
     narrow.prepare(x)
     assert torch.equal(wide.raw_features(x)[:, :300], narrow.raw_features(x))
+
+
+def test_dead_features_get_zero_weight_without_spoiling_wider_fits():
+    x, _ = problem()
+    features = torch.relu(x @ torch.randn(7, 30, dtype=torch.float64))
+    features[:, 3] = 0  # a feature that no training input activates
+    y = torch.randn(len(x), 2, dtype=torch.float64)
+    betas = nested_solve(features, y, [2, 10, 30], dict.fromkeys([2, 10, 30], 0.0))
+    for p in (2, 10, 30):
+        torch.testing.assert_close(betas[p], ridge_solve(features[:, :p], y, 0.0), rtol=1e-6, atol=1e-8)
+    assert betas[30][3].abs().max() == 0

@@ -188,7 +188,7 @@ def test_a_full_disk_keeps_the_last_good_file_and_says_so(tmp_path, monkeypatch)
 
     monkeypatch.setattr(engine.runfile.os, "replace", replace)
     with pytest.raises(OutputError, match="No space left on device"):
-        run_all(sweep_config(), path)
+        run_all(sweep_config(batch_models=False), path)
     stored = load_run(path)
     assert len(stored.points) == 1 and stored.status == "running"
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"

@@ -1,0 +1,1 @@
+"""Benchmarks that report speed as ratios against a plain reference run in the same process."""
