@@ -10,7 +10,7 @@ from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watches
 from engine.distill import pool_logits, student_targets
 from engine.events import EpochMetrics, Event, PointStarted
-from engine.metrics import DeviceData, evaluate
+from engine.metrics import DeviceData, Labels, batch_metrics, evaluate
 from engine.models import Targets, build_learner
 from engine.models.nested import presolve
 from engine.point import PointOutcome, role_seed, student_x, train_role
@@ -64,14 +64,20 @@ def record_curves(curves: dict, events: Iterator[Event]):
     return result
 
 
-def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable[[], bool]):
+def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable[[], bool], pool: bool = False):
     """MLP jobs train together; random-features fits share one factorization; the rest train in turn.
 
     Returns False if stopped. A job with several consumers (a shared baseline) is trained once.
+    `pool`: the learners will label their data's pool afterwards (closed-form fits predict it at once).
     """
     if batchable(jobs[0].learner):
         return (yield from train_together(role, jobs, train, outcomes, stop))
-    presolve([j.learner for j in jobs], [j.x for j in jobs], [j.targets for j in jobs])
+    evaluated = [[j.data.x_train, j.data.x_test, j.x, *([j.data.x_pool] if pool else [])] for j in jobs]
+    presolve([j.learner for j in jobs], [j.x for j in jobs], [j.targets for j in jobs], evaluated)
+    solved = [j for j in jobs if getattr(j.learner, "presolved", None) is not None]
+    if solved and len({c[1] is None for j in solved for c in j.consumers}) == 1:
+        yield from report_presolved(role, solved, outcomes)
+        jobs = [j for j in jobs if j not in solved]
     for job in jobs:
         (first, teacher_pred), *others = job.consumers
         mine = outcomes[first]
@@ -81,6 +87,32 @@ def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable
         if stop():
             return False
     return True
+
+
+def report_presolved(role: str, jobs: list[Job], outcomes: dict) -> Iterator[EpochMetrics]:
+    """Metrics of closed-form fits solved together, from their known logits, in one batched reduction."""
+    pairs = [(job, point, teacher) for job in jobs for point, teacher in job.consumers]
+    logits = {}
+    for job in jobs:
+        job.learner.beta = job.learner.presolved
+        logits[id(job)] = [job.learner.predict_logits(t) for t in (job.data.x_train, job.data.x_test, job.x)]
+    n_classes = jobs[0].data.n_classes
+    stacked = [torch.stack([logits[id(job)][k] for job, _, _ in pairs]) for k in range(3)]
+    labels = Labels(
+        *(torch.stack([getattr(job.data, k) for job, _, _ in pairs]) for k in ("y_train", "y_train_clean", "y_test")),
+        n_classes,
+        jobs[0].data.transition,
+    )
+    teachers = None if pairs[0][2] is None else torch.stack([teacher for _, _, teacher in pairs])
+    fit_labels = torch.stack([job.targets.labels(n_classes) for job, _, _ in pairs])
+    train_pred, fit_pred = stacked[0].argmax(-1), stacked[2].argmax(-1)
+    rows, test_pred = batch_metrics(train_pred, stacked[1], fit_pred, fit_labels, labels, teachers, "mse")
+    for (job, point, _), row, pred in zip(pairs, rows, test_pred, strict=True):
+        residual = logits[id(job)][2].to(torch.float64) - job.targets.distribution(n_classes)
+        metrics = {"train_loss": float(0.5 * (residual**2).sum(1).mean()), **row}
+        outcome = outcomes[point]
+        outcome.final[role], outcome.learners[role], outcome.test_pred[role] = metrics, job.learner, pred
+        yield EpochMetrics(point, role, 1, 1, metrics)
 
 
 def share(role: str, job: Job, trained: PointOutcome, outcome: PointOutcome, point: int, teacher_pred):
@@ -132,7 +164,8 @@ def train_group(points: list, datasets: dict, total: int, device, stop: Callable
         )
         for p in points
     ]
-    if not (yield from record_curves(curves, train_jobs("teacher", teachers, cfg.train, outcomes, stop))):
+    labels_pool = cfg.distill.mode != "none"
+    if not (yield from record_curves(curves, train_jobs("teacher", teachers, cfg.train, outcomes, stop, labels_pool))):
         return None
     teacher_pred = {job.consumers[0][0]: job.learner.predict_logits(job.data.x_test).argmax(1) for job in teachers}
 

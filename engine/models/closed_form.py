@@ -32,6 +32,14 @@ class LeastSquaresLearner(Learner):
     def __init__(self, spec, train, n_in: int, n_classes: int, seed: int, device: torch.device):
         self.spec, self.n_classes, self.seed, self.device = spec, n_classes, seed, device
         self.presolved: torch.Tensor | None = None
+        self.known: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits on x; input sets predicted together with a whole width sweep are looked up."""
+        for inputs, logits in self.known:
+            if x is inputs:
+                return logits
+        return super().predict_logits(x)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -41,8 +49,11 @@ class LeastSquaresLearner(Learner):
 
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
         y = targets.distribution(self.n_classes).to(self.device)
-        self.prepare(x.to(torch.float64))
-        self.beta = self.solve(x.to(torch.float64), y) if self.presolved is None else self.presolved
+        if self.presolved is None:
+            self.prepare(x.to(torch.float64))
+            self.beta = self.solve(x.to(torch.float64), y)
+        else:  # solved with its width sweep, which also set up its features
+            self.beta = self.presolved
         residual = self.logits(x).to(torch.float64) - y
         yield float(0.5 * (residual**2).sum(1).mean())
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import torch
 
-from engine.models.closed_form import RandomFeatures, ridge_solve
+from engine.models.closed_form import FEATURE_ELEMENTS, RandomFeatures, ridge_solve
 
 # Below these relative sizes of R's (or the Cholesky factor's) diagonal a matrix counts as rank
 # deficient, and that width is solved by pinv like a fit done alone. A Gram matrix squares the
@@ -25,15 +25,41 @@ RANK_TOLERANCE = 1e-10
 CHOLESKY_TOLERANCE = 1e-6
 
 
-def presolve(learners: list, xs: list[torch.Tensor], targets: list) -> None:
-    """Set `presolved` on every random-features learner that shares its features with another."""
+def presolve(learners: list, xs: list[torch.Tensor], targets: list, inputs: list[list[torch.Tensor]]) -> None:
+    """Solve every random-features learner that shares its features with another, all at once.
+
+    Sets `presolved` (β) on each, and `known` logits on each learner's `inputs` (its evaluation
+    sets), computed from one pass of the widest features instead of one per width.
+    """
     groups = defaultdict(list)
     for i, learner in enumerate(learners):
         if type(learner) is RandomFeatures:
             groups[(learner.seed, id(xs[i]), learner.spec.ridge)].append(i)
     for members in groups.values():
         if len(members) > 1:
-            solve_group([learners[i] for i in members], xs[members[0]], [targets[i] for i in members])
+            chosen = [learners[i] for i in members]
+            solve_group(chosen, xs[members[0]], [targets[i] for i in members])
+            predict_group(chosen, unique([x for i in members for x in inputs[i]]))
+
+
+def unique(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    return list({id(t): t for t in tensors}.values())
+
+
+def predict_group(learners: list[RandomFeatures], inputs: list[torch.Tensor]) -> None:
+    """Each learner's logits on each input set, from the widest model's features computed once per row chunk."""
+    widest = max(learners, key=lambda learner: learner.spec.width)
+    rows = max(1, FEATURE_ELEMENTS // widest.spec.width)
+    for x in inputs:
+        parts: list[list[torch.Tensor]] = [[] for _ in learners]
+        for start in range(0, len(x), rows):
+            features = widest.raw_features(x[start : start + rows].to(torch.float64))
+            for part, learner in zip(parts, learners, strict=True):
+                p = learner.spec.width
+                part.append(features[:, :p] @ (learner.presolved / p**0.5))
+        for part, learner in zip(parts, learners, strict=True):
+            logits = torch.cat(part) if part else torch.zeros(0, learner.n_classes, device=x.device)
+            learner.known.append((x, logits.to(torch.float32)))
 
 
 def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) -> None:
@@ -56,6 +82,8 @@ def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) 
         start, y = distinct[(id(t.hard), id(t.soft), id(t.weight), t.temperature)]
         p = learner.spec.width
         learner.presolved = betas[p][:, start : start + y.shape[1]] / scales[p]
+        learner.weights, learner.bias = widest.weights[:, :p], widest.bias[:p]
+        learner.feature_scale = scales[p]
 
 
 def nested_solve(features: torch.Tensor, y: torch.Tensor, widths: list[int], ridges: dict[int, float]) -> dict:

@@ -48,7 +48,7 @@ def test_a_random_features_sweep_presolved_together_predicts_like_each_model_fit
         together.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
         alone.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
     x32 = x.float()
-    presolve(together, [x32] * len(WIDTHS), [Targets(labels)] * len(WIDTHS))
+    presolve(together, [x32] * len(WIDTHS), [Targets(labels)] * len(WIDTHS), [[x32]] * len(WIDTHS))
     assert all(learner.presolved is not None for learner in together)
     for a, b in zip(together, alone, strict=True):
         next(a.fit(x32, Targets(labels)))
