@@ -22,10 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine.batched import Bucket, Job, layers, plan_buckets
 from engine.config import validate
 from engine.datasets import build_dataset
 from engine.events import EpochMetrics, PointFinished
 from engine.metrics import DeviceData
+from engine.models import Targets, build_learner
+from engine.models.neural import warm_up
 from engine.runner import resolve_device, run
 
 WIDTHS = [2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256]
@@ -220,6 +223,43 @@ def rf_benchmark(args, device) -> dict:
     }
 
 
+def profile(args, device) -> str:
+    """Where an epoch goes: the plain loop per width, and the engine per width bucket (training step, evaluation)."""
+    cfg = validate(sweep_config(args.widths, args.seeds, 1, device), "benchmark config")
+    data = DeviceData.from_dataset(build_dataset(cfg.data, cfg.data.seed + args.seeds[0]), device)
+    steps = math.ceil(cfg.data.n_train / cfg.train.batch_size)
+    lines = ["", "profile: one epoch of the plain loop, per model (seed 0)"]
+    for width in args.widths:
+        seconds, _ = timed(lambda w=width: plain_loop({0: data}, [w], [0], 1, device), device)
+        flops = sweep_flops([width], [0], 1, cfg.data.n_train, cfg.data.n_test)
+        lines.append(f"  width {width:>5}  {1000 * seconds:7.1f} ms  {flops / seconds / 1e9:6.1f} GFLOP/s")
+    jobs = [
+        Job(
+            build_learner(cfg.teacher.model_copy(update={"width": w}), cfg.train, 40, 10, s, device),
+            data,
+            data.x_train,
+            Targets(data.y_train),
+            [(0, None)],
+        )
+        for w in args.widths
+        for s in args.seeds
+    ]
+    lines.append(f"profile: one epoch of the engine ({steps} steps per bucket, then evaluation)")
+    for members in plan_buckets(jobs, cfg.train.batch_size, device):
+        bucket = Bucket([jobs[j] for j in members], cfg.train)
+        bucket.shuffle()
+        bucket.step(0, cfg.train.batch_size)
+        step_s, _ = timed(lambda b=bucket: [b.step(i * 128, 128) for i in range(steps)], device)
+        eval_s, _ = timed(lambda b=bucket: b.evaluate(None), device)
+        widths = sorted({layers(jobs[j].learner.module)[0].out_features for j in members})
+        flops = sum(6 * cfg.data.n_train * mlp_macs(layers(jobs[j].learner.module)[0].out_features) for j in members)
+        lines.append(
+            f"  widths {widths[0]}-{widths[-1]} ({len(members)} models, padded to {bucket.net.width}): "
+            f"steps {1000 * step_s:6.1f} ms ({flops / step_s / 1e9:5.1f} GFLOP/s useful), eval {1000 * eval_s:6.1f} ms"
+        )
+    return "\n".join(lines)
+
+
 def report(info: dict, mlp: dict, rf: dict) -> str:
     lines = [
         f"device            {info['device']}  (torch {info['torch']}, {info['threads']} threads, {info['machine']})",
@@ -252,8 +292,10 @@ def main(argv=None) -> int:
     parser.add_argument("--rf-widths", type=int, default=50, help="random-features widths (default 50)")
     parser.add_argument("--rf-seeds", type=int, default=5, help="random-features seeds (default 5)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--profile", action="store_true", help="also show where one epoch's time goes")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
+    warm_up()  # torch's one-time optimizer imports would otherwise land in whichever contender runs first
     info = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "torch": torch.__version__,
@@ -264,6 +306,8 @@ def main(argv=None) -> int:
     mlp = mlp_benchmark(args, device, info["matmul_gflops"])
     rf = rf_benchmark(args, device)
     print(report(info, mlp, rf))
+    if args.profile:
+        print(profile(args, device))
     if args.json:
         args.json.write_text(json.dumps({"info": info, "mlp": mlp, "rf": rf}, indent=2))
     return 0

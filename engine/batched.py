@@ -203,12 +203,13 @@ def concat_targets(parts: list[Targets]) -> Targets:
 
 
 def train_together(
-    role: str, jobs: list[Job], train, outcomes: dict, stop: Callable[[], bool]
+    role: str, jobs: list[Job], train, outcomes: dict, stop: Callable[[], bool], pool: bool = False
 ) -> Iterator[EpochMetrics]:
     """Train `jobs` as one batched computation, yielding every consumer's metrics after each epoch.
 
     Fills each consumer point's outcome (final metrics, learner, divergence) like `train_role`.
-    Returns False if `stop` asked to end (checked after every epoch).
+    With `pool`, the trained models label their data's pool in one batched pass (remembered by
+    each learner). Returns False if `stop` asked to end (checked after every epoch).
     """
     device = jobs[0].x.device
     plan = plan_buckets(jobs, train.batch_size, device)
@@ -246,6 +247,11 @@ def train_together(
         if stop():
             return False
     for bucket, members in zip(buckets, plan, strict=True):
+        if pool:
+            pool_x, slot = stack_unique([jobs[j].data.x_pool for j in members])
+            pool_logits = bucket.net.outputs(pool_x, slot)
+            for m, j in enumerate(members):
+                jobs[j].learner.remember(jobs[j].data.x_pool, pool_logits[m])
         for m, j in enumerate(members):
             bucket.net.unstack(m, jobs[j].learner.module)
             if j not in diverged:

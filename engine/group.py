@@ -71,7 +71,7 @@ def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable
     `pool`: the learners will label their data's pool afterwards (closed-form fits predict it at once).
     """
     if batchable(jobs[0].learner):
-        return (yield from train_together(role, jobs, train, outcomes, stop))
+        return (yield from train_together(role, jobs, train, outcomes, stop, pool))
     evaluated = [[j.data.x_train, j.data.x_test, j.x, *([j.data.x_pool] if pool else [])] for j in jobs]
     presolve([j.learner for j in jobs], [j.x for j in jobs], [j.targets for j in jobs], evaluated)
     solved = [j for j in jobs if getattr(j.learner, "presolved", None) is not None]
@@ -167,7 +167,7 @@ def train_group(points: list, datasets: dict, total: int, device, stop: Callable
     labels_pool = cfg.distill.mode != "none"
     if not (yield from record_curves(curves, train_jobs("teacher", teachers, cfg.train, outcomes, stop, labels_pool))):
         return None
-    teacher_pred = {job.consumers[0][0]: job.learner.predict_logits(job.data.x_test).argmax(1) for job in teachers}
+    teacher_pred = {p.index: teacher_test_pred(outcomes[p.index], job) for p, job in zip(points, teachers, strict=True)}
 
     if cfg.distill.mode != "none":
         students = [
@@ -194,6 +194,13 @@ def train_group(points: list, datasets: dict, total: int, device, stop: Callable
     for p in points:
         yield from record_curves(curves, after_point(p.config, datasets[p.index][1], p.index, outcomes[p.index]))
     return outcomes, curves, (time.perf_counter() - began) / len(points)
+
+
+def teacher_test_pred(outcome: PointOutcome, job: Job) -> torch.Tensor:
+    """The teacher's last test predictions (recomputed only for a diverged teacher, which kept none)."""
+    if "teacher" in outcome.test_pred:
+        return outcome.test_pred["teacher"]
+    return job.learner.predict_logits(job.data.x_test).argmax(1)
 
 
 def labeled(data: DeviceData) -> Targets:

@@ -32,14 +32,6 @@ class LeastSquaresLearner(Learner):
     def __init__(self, spec, train, n_in: int, n_classes: int, seed: int, device: torch.device):
         self.spec, self.n_classes, self.seed, self.device = spec, n_classes, seed, device
         self.presolved: torch.Tensor | None = None
-        self.known: list[tuple[torch.Tensor, torch.Tensor]] = []
-
-    def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits on x; input sets predicted together with a whole width sweep are looked up."""
-        for inputs, logits in self.known:
-            if x is inputs:
-                return logits
-        return super().predict_logits(x)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -28,7 +28,7 @@ CHOLESKY_TOLERANCE = 1e-6
 def presolve(learners: list, xs: list[torch.Tensor], targets: list, inputs: list[list[torch.Tensor]]) -> None:
     """Solve every random-features learner that shares its features with another, all at once.
 
-    Sets `presolved` (β) on each, and `known` logits on each learner's `inputs` (its evaluation
+    Sets `presolved` (β) on each, and makes each remember its logits on its `inputs` (its evaluation
     sets), computed from one pass of the widest features instead of one per width.
     """
     groups = defaultdict(list)
@@ -59,7 +59,7 @@ def predict_group(learners: list[RandomFeatures], inputs: list[torch.Tensor]) ->
                 part.append(features[:, :p] @ (learner.presolved / p**0.5))
         for part, learner in zip(parts, learners, strict=True):
             logits = torch.cat(part) if part else torch.zeros(0, learner.n_classes, device=x.device)
-            learner.known.append((x, logits.to(torch.float32)))
+            learner.remember(x, logits.to(torch.float32))
 
 
 def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) -> None:
