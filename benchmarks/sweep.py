@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.batched import Bucket, Job, layers, plan_buckets
+from engine.batched import Bucket, Job, plan_buckets
 from engine.config import validate
 from engine.datasets import build_dataset
 from engine.events import EpochMetrics, PointFinished
@@ -30,6 +30,7 @@ from engine.metrics import DeviceData
 from engine.models import Targets, build_learner
 from engine.models.neural import warm_up
 from engine.runner import resolve_device, run
+from engine.stacked import hidden_width
 
 WIDTHS = [2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256]
 SEEDS = [0, 1, 2]
@@ -251,8 +252,8 @@ def profile(args, device) -> str:
         bucket.step(0, cfg.train.batch_size)
         step_s, _ = timed(lambda b=bucket: [b.step(i * 128, 128) for i in range(steps)], device)
         eval_s, _ = timed(lambda b=bucket: b.evaluate(None), device)
-        widths = sorted({layers(jobs[j].learner.module)[0].out_features for j in members})
-        flops = sum(6 * cfg.data.n_train * mlp_macs(layers(jobs[j].learner.module)[0].out_features) for j in members)
+        widths = sorted({hidden_width(jobs[j].learner) for j in members})
+        flops = sum(6 * cfg.data.n_train * mlp_macs(hidden_width(jobs[j].learner)) for j in members)
         lines.append(
             f"  widths {widths[0]}-{widths[-1]} ({len(members)} models, padded to {bucket.net.width}): "
             f"steps {1000 * step_s:6.1f} ms ({flops / step_s / 1e9:5.1f} GFLOP/s useful), eval {1000 * eval_s:6.1f} ms"

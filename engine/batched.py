@@ -1,4 +1,4 @@
-"""Train many MLPs at once: zero-padded weights stacked per width bucket, batched matmuls, one step for all.
+"""Train many MLPs or CNNs at once: zero-padded weights stacked per width bucket, one step for all.
 
 Each model keeps its own initialization (copied from the module it would train alone), its own
 mini-batch order, its own loss normalization and its own optimizer state (Adam and SGD act
@@ -13,18 +13,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from engine.events import EpochMetrics
 from engine.metrics import METRICS, DeviceData, Labels, batch_metrics
 from engine.models import Targets
 from engine.models.base import objective
-from engine.models.neural import MLP, make_optimizer
+from engine.models.neural import GradientLearner, make_optimizer
+from engine.stacked import hidden_width, stack, step_flops
 
 # One optimizer step of a bucket costs about this many flops of fixed overhead (kernel launches,
 # Python): measured on a 2-core CPU (≈2 ms at ≈50 GFLOP/s) and estimated for a GPU (≈0.3 ms at 30 TFLOP/s).
 STEP_OVERHEAD_FLOPS = {"cpu": 1e8, "cuda": 1e10}
-EVAL_ELEMENTS = 2**24  # hidden activations per evaluation chunk, to bound memory on large pools
 
 
 @dataclass
@@ -40,15 +39,11 @@ class Job:
         belongs to; a baseline shared by the points of a teacher-width sweep has several
     """
 
-    learner: MLP
+    learner: GradientLearner
     data: DeviceData
     x: torch.Tensor
     targets: Targets
     consumers: list[tuple[int, torch.Tensor | None]]
-
-
-def batchable(learner) -> bool:
-    return type(learner) is MLP
 
 
 def stack_unique(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,62 +58,6 @@ def stack_unique(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tenso
     return torch.stack(unique), slot
 
 
-def layers(module: nn.Sequential) -> list[nn.Linear]:
-    return [m for m in module if isinstance(m, nn.Linear)]
-
-
-class StackedMLP(nn.Module):
-    """M ReLU MLPs of equal depth, zero-padded to a common width: weights (M, fan_in, fan_out)."""
-
-    def __init__(self, modules: list[nn.Sequential]):
-        super().__init__()
-        nets = [layers(m) for m in modules]
-        shapes = [max((net[i].in_features, net[i].out_features) for net in nets) for i in range(len(nets[0]))]
-        self.weights, self.biases = nn.ParameterList(), nn.ParameterList()
-        for i, (fan_in, fan_out) in enumerate(shapes):
-            like = nets[0][i].weight
-            w = torch.zeros(len(nets), fan_in, fan_out, dtype=like.dtype, device=like.device)
-            b = torch.zeros(len(nets), 1, fan_out, dtype=like.dtype, device=like.device)
-            for m, net in enumerate(nets):
-                w[m, : net[i].in_features, : net[i].out_features] = net[i].weight.detach().T
-                b[m, 0, : net[i].out_features] = net[i].bias.detach()
-            self.weights.append(nn.Parameter(w))
-            self.biases.append(nn.Parameter(b))
-        self.width = max(w.shape[2] for w in self.weights)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(M, B, n_in) inputs, one row of B per model → (M, B, C) logits."""
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-        return x
-
-    @torch.no_grad()
-    def unstack(self, m: int, module: nn.Sequential) -> None:
-        """Copy model m's trained weights back into its own (unpadded) module."""
-        for linear, w, b in zip(layers(module), self.weights, self.biases, strict=True):
-            linear.weight.copy_(w[m, : linear.in_features, : linear.out_features].T)
-            linear.bias.copy_(b[m, 0, : linear.out_features])
-
-    @torch.no_grad()
-    def outputs(self, x: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
-        """Logits of every model on all rows of its input set x[slot[m]], in chunks: (M, n, C)."""
-        n = x.shape[1]
-        chunk = max(1, EVAL_ELEMENTS // max(1, len(slot) * self.width))
-        return torch.cat([self(x[slot, i : i + chunk]) for i in range(0, n, chunk)], 1)
-
-
-def hidden_width(job: Job) -> int:
-    return layers(job.learner.module)[0].out_features
-
-
-def step_flops(module: nn.Sequential, batch: int) -> float:
-    """Multiply–adds of one training step (forward and backward ≈ 3× forward) on `batch` examples."""
-    return 6.0 * batch * sum(lin.in_features * lin.out_features for lin in layers(module))
-
-
 def plan_buckets(jobs: list[Job], batch: int, device: torch.device) -> list[list[int]]:
     """Group jobs into width buckets so that padding wastes less than a bucket's fixed overhead costs.
 
@@ -126,16 +65,16 @@ def plan_buckets(jobs: list[Job], batch: int, device: torch.device) -> list[list
     cheaper than the two apart: small widths share one bucket, the widest stay on their own.
     """
     overhead = STEP_OVERHEAD_FLOPS.get(device.type, STEP_OVERHEAD_FLOPS["cuda"])
-    order = sorted(range(len(jobs)), key=lambda j: step_flops(jobs[j].learner.module, batch))
+    order = sorted(range(len(jobs)), key=lambda j: step_flops(jobs[j].learner, batch))
     buckets: list[list[int]] = []
     for j in order:
-        if buckets and hidden_width(jobs[buckets[-1][0]]) == hidden_width(jobs[j]):
+        if buckets and hidden_width(jobs[buckets[-1][0]].learner) == hidden_width(jobs[j].learner):
             buckets[-1].append(j)
         else:
             buckets.append([j])
 
     def cost(bucket: list[int]) -> float:
-        widest = max(step_flops(jobs[j].learner.module, batch) for j in bucket)
+        widest = max(step_flops(jobs[j].learner, batch) for j in bucket)
         return overhead + len(bucket) * widest
 
     while len(buckets) > 1:
@@ -148,11 +87,11 @@ def plan_buckets(jobs: list[Job], batch: int, device: torch.device) -> list[list
 
 
 class Bucket:
-    """Jobs of similar width trained as one StackedMLP with one optimizer."""
+    """Jobs of similar width trained as one stacked module with one optimizer."""
 
     def __init__(self, jobs: list[Job], train):
         self.jobs = jobs
-        self.net = StackedMLP([j.learner.module for j in jobs])
+        self.net = stack([j.learner for j in jobs])
         self.optimizer = make_optimizer(self.net.parameters(), train, fused=True)
         self.orders = [j.learner.batch_order() for j in jobs]
         self.loss = jobs[0].learner.loss

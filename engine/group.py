@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from engine.batched import Job, batchable, train_together
+from engine.batched import Job, train_together
 from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watches
 from engine.distill import pool_logits, student_targets
@@ -14,9 +14,10 @@ from engine.metrics import DeviceData, Labels, batch_metrics, evaluate
 from engine.models import Targets, build_learner
 from engine.models.nested import presolve
 from engine.point import PointOutcome, role_seed, student_x, train_role
+from engine.stacked import batchable
 
-# Families that gain from training a sweep together (batched MLPs, nested random-features solves).
-GROUPED_FAMILIES = {"mlp", "random_features"}
+# Families that gain from training a sweep together (stacked MLPs and CNNs, nested random-features solves).
+GROUPED_FAMILIES = {"mlp", "cnn", "random_features"}
 
 
 def group_key(cfg: ExperimentConfig) -> str | None:

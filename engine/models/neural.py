@@ -116,9 +116,10 @@ class Conv1dNet(nn.Module):
             nn.ReLU(),
             nn.Flatten(),
         )
-        length = n_in
+        self.lengths, length = [], n_in
         for _ in range(3):
             length = (length + 1) // 2
+            self.lengths.append(length)
         self.readout = nn.Linear(width * length, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.batched import Job, StackedMLP, plan_buckets, train_together
+from engine.batched import Job, plan_buckets, train_together
 from engine.datasets import build_dataset
 from engine.events import PointFinished, RunFinished
 from engine.group import plan_groups
@@ -15,6 +15,7 @@ from engine.models import Targets, build_learner
 from engine.point import PointOutcome
 from engine.runfile import load_run
 from engine.runner import expand_points, resume, run
+from engine.stacked import StackedMLP
 from tests.engine.helpers import run_all, tiny_config
 
 WIDTHS = [3, 8, 16, 40]
@@ -27,7 +28,8 @@ def jobs_for(cfg, seeds=(0, 1), widths=WIDTHS):
         data = DeviceData.from_dataset(build_dataset(cfg.data, seed), torch.device("cpu"))
         for index, width in enumerate(widths):
             spec = cfg.teacher.model_copy(update={"width": width})
-            learner = build_learner(spec, cfg.train, 2, data.n_classes, 1000 * seed + index, torch.device("cpu"))
+            n_in = data.x_train.shape[1]
+            learner = build_learner(spec, cfg.train, n_in, data.n_classes, 1000 * seed + index, torch.device("cpu"))
             jobs.append(Job(learner, data, data.x_train, Targets(data.y_train), [(len(jobs), None)]))
     return jobs
 
@@ -37,9 +39,16 @@ def train_alone(job):
     return losses, [p.detach().clone() for p in job.learner.module.parameters()]
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_batched_training_matches_training_each_model_alone(optimizer):
-    cfg = tiny_config(train={"epochs": 5, "optimizer": optimizer, "weight_decay": 1e-3, "lr": 0.02})
+SIGNALS = {"dataset": "gaussian_mixture", "dim": 24}  # 1-D inputs long enough for the CNN's three strided layers
+
+
+@pytest.mark.parametrize(("optimizer", "family"), [("adam", "mlp"), ("sgd", "mlp"), ("adam", "cnn"), ("sgd", "cnn")])
+def test_batched_training_matches_training_each_model_alone(optimizer, family):
+    cfg = tiny_config(
+        train={"epochs": 5, "optimizer": optimizer, "weight_decay": 1e-3, "lr": 0.02},
+        teacher={"model": family},
+        data=SIGNALS if family == "cnn" else {},
+    )
     together, alone = jobs_for(cfg), jobs_for(cfg)
     outcomes = {j.consumers[0][0]: PointOutcome() for j in together}
     events = list(train_together("teacher", together, cfg.train, outcomes, lambda: False))
