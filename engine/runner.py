@@ -138,7 +138,8 @@ def out_of_memory_advice(cfg: ExperimentConfig) -> str:
     return (
         f"the GPU ran out of memory (train.batch_size = {cfg.train.batch_size}, teacher.width = "
         f"{cfg.teacher.width}, n_unlabeled = {cfg.data.n_unlabeled}); try a smaller batch size, width or pool, "
-        "fewer sweep points, or run.device = 'cpu'. Finished points are kept; resume with --resume"
+        "fewer sweep points, run.batch_models = false (one model at a time) or run.device = 'cpu'. "
+        "Finished points are kept; resume with --resume"
     )
 
 
