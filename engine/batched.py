@@ -155,8 +155,8 @@ def train_together(
     buckets = [Bucket([jobs[j] for j in bucket], train) for bucket in plan]
     order = [j for bucket in plan for j in bucket]
     diverged: dict[int, int] = {}
-    n, size, epochs = len(jobs[0].x), train.batch_size, train.epochs
-    for epoch in range(1, epochs + 1):
+    n, size = len(jobs[0].x), train.batch_size
+    for epoch in range(1, train.epochs + 1):
         for bucket in buckets:
             bucket.shuffle()
         totals = [torch.zeros(len(b.jobs), device=device) for b in buckets]
@@ -165,24 +165,9 @@ def train_together(
                 total += bucket.step(start, size)
         losses = (torch.cat(totals) / max(n, 1)).tolist()
         results = [bucket.evaluate(None) for bucket in buckets]
-        rows = [row for bucket_rows, _ in results for row in bucket_rows]
         test_pred = torch.cat([pred for _, pred in results])
-        agreement = consumer_agreement(jobs, order, test_pred)
-        for position, j in enumerate(order):
-            if j in diverged:
-                continue
-            loss = losses[position]
-            if not math.isfinite(loss):
-                diverged[j] = epoch
-                rows[position] = dict.fromkeys(METRICS, math.nan)
-            for c, (point, _) in enumerate(jobs[j].consumers):
-                metrics = {**rows[position], "train_loss": loss}
-                if j not in diverged:
-                    metrics["agreement"] = agreement[j][c]
-                    outcomes[point].final[role] = metrics
-                else:
-                    outcomes[point].diverged[role] = epoch
-                yield EpochMetrics(point, role, epoch, epochs, metrics)
+        rows = [row for bucket_rows, _ in results for row in bucket_rows]
+        yield from report(role, jobs, order, rows, losses, test_pred, (epoch, train.epochs), diverged, outcomes)
         if stop():
             return False
     for bucket, members in zip(buckets, plan, strict=True):
@@ -198,6 +183,27 @@ def train_together(
                     outcomes[point].learners[role] = jobs[j].learner
                     outcomes[point].test_pred[role] = test_pred[order.index(j)]
     return True
+
+
+def report(role, jobs, order, rows, losses, test_pred, progress, diverged: dict, outcomes: dict):
+    """One epoch's EpochMetrics for every consumer of every job still training; marks new divergences."""
+    epoch, epochs = progress
+    agreement = consumer_agreement(jobs, order, test_pred)
+    for position, j in enumerate(order):
+        if j in diverged:
+            continue
+        loss = losses[position]
+        if not math.isfinite(loss):
+            diverged[j] = epoch
+            rows[position] = dict.fromkeys(METRICS, math.nan)
+        for c, (point, _) in enumerate(jobs[j].consumers):
+            metrics = {**rows[position], "train_loss": loss}
+            if j not in diverged:
+                metrics["agreement"] = agreement[j][c]
+                outcomes[point].final[role] = metrics
+            else:
+                outcomes[point].diverged[role] = epoch
+            yield EpochMetrics(point, role, epoch, epochs, metrics)
 
 
 def consumer_agreement(jobs: list[Job], order: list[int], test_pred: torch.Tensor) -> dict[int, list[float]]:

@@ -148,53 +148,51 @@ def train_group(points: list, datasets: dict, total: int, device, stop: Callable
     for p in points:
         yield PointStarted(p.index, total, p.seed, p.values)
 
-    def build(spec_role: str, p, seed_role: str):
-        data = datasets[p.index][1]
-        spec = getattr(p.config, spec_role)
-        return build_learner(
-            spec, p.config.train, data.x_train.shape[1], data.n_classes, role_seed(p.seed, seed_role), device
-        )
+    def stage(role: str, jobs: list[Job], pool: bool = False):
+        return record_curves(curves, train_jobs(role, jobs, cfg.train, outcomes, stop, pool))
 
-    teachers = [
-        Job(
-            build("teacher", p, "teacher"),
-            datasets[p.index][1],
-            datasets[p.index][1].x_train,
-            labeled(datasets[p.index][1]),
-            [(p.index, None)],
-        )
-        for p in points
-    ]
-    labels_pool = cfg.distill.mode != "none"
-    if not (yield from record_curves(curves, train_jobs("teacher", teachers, cfg.train, outcomes, stop, labels_pool))):
+    teachers = [labeled_job(fresh(p, "teacher", datasets, device), datasets[p.index][1], p.index) for p in points]
+    if not (yield from stage("teacher", teachers, pool=cfg.distill.mode != "none")):
         return None
     teacher_pred = {p.index: teacher_test_pred(outcomes[p.index], job) for p, job in zip(points, teachers, strict=True)}
-
     if cfg.distill.mode != "none":
         students = [
-            student_job(p, build("student", p, "student"), job, datasets[p.index][1], teacher_pred[p.index])
+            student_job(p, fresh(p, "student", datasets, device), job, datasets[p.index][1], teacher_pred[p.index])
             for p, job in zip(points, teachers, strict=True)
             if "teacher" not in outcomes[p.index].diverged
         ]
-        if students and not (
-            yield from record_curves(curves, train_jobs("student", students, cfg.train, outcomes, stop))
-        ):
+        if students and not (yield from stage("student", students)):
             return None
-
-    baselines: dict[tuple, Job] = {}
-    for p in points:
-        key = (p.seed, p.config.student.width) if shared_baseline(build("student", p, "student")) else (p.index,)
-        if key not in baselines:
-            data = datasets[p.index][1]
-            baselines[key] = Job(build("student", p, "student"), data, data.x_train, labeled(data), [])
-        baselines[key].consumers.append((p.index, teacher_pred[p.index]))
-    if not (
-        yield from record_curves(curves, train_jobs("baseline", list(baselines.values()), cfg.train, outcomes, stop))
-    ):
+    if not (yield from stage("baseline", baseline_jobs(points, datasets, device, teacher_pred))):
         return None
     for p in points:
         yield from record_curves(curves, after_point(p.config, datasets[p.index][1], p.index, outcomes[p.index]))
     return outcomes, curves, (time.perf_counter() - began) / len(points)
+
+
+def fresh(point, role: str, datasets: dict, device):
+    """A new, untrained learner for `role` ('teacher' or 'student') of `point`, seeded as when trained alone."""
+    data = datasets[point.index][1]
+    spec, train = getattr(point.config, role), point.config.train
+    return build_learner(spec, train, data.x_train.shape[1], data.n_classes, role_seed(point.seed, role), device)
+
+
+def labeled_job(learner, data: DeviceData, point: int, teacher_pred=None) -> Job:
+    """A job fitting the noisy labeled set S."""
+    return Job(learner, data, data.x_train, Targets(data.y_train), [(point, teacher_pred)])
+
+
+def baseline_jobs(points: list, datasets: dict, device, teacher_pred: dict) -> list[Job]:
+    """One baseline per seed and student width where it can be shared, else one per point."""
+    baselines: dict[tuple, Job] = {}
+    for p in points:
+        learner = fresh(p, "student", datasets, device)
+        key = (p.seed, p.config.student.width) if shared_baseline(learner) else (p.index,)
+        if key in baselines:
+            baselines[key].consumers.append((p.index, teacher_pred[p.index]))
+        else:
+            baselines[key] = labeled_job(learner, datasets[p.index][1], p.index, teacher_pred[p.index])
+    return list(baselines.values())
 
 
 def teacher_test_pred(outcome: PointOutcome, job: Job) -> torch.Tensor:
@@ -202,10 +200,6 @@ def teacher_test_pred(outcome: PointOutcome, job: Job) -> torch.Tensor:
     if "teacher" in outcome.test_pred:
         return outcome.test_pred["teacher"]
     return job.learner.predict_logits(job.data.x_test).argmax(1)
-
-
-def labeled(data: DeviceData) -> Targets:
-    return Targets(data.y_train)
 
 
 def student_job(point, learner, teacher: Job, data: DeviceData, teacher_pred: torch.Tensor) -> Job:
