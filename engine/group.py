@@ -1,5 +1,6 @@
 """A sweep's points trained as groups: each role's models of every point in one batched computation."""
 
+import math
 import time
 from collections.abc import Callable, Iterator
 
@@ -10,7 +11,7 @@ from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watches
 from engine.distill import pool_logits, student_targets
 from engine.events import EpochMetrics, Event, PointStarted
-from engine.metrics import DeviceData, Labels, batch_metrics, evaluate
+from engine.metrics import METRICS, DeviceData, Labels, batch_metrics, evaluate
 from engine.models import Targets, build_learner
 from engine.models.nested import presolve
 from engine.point import PointOutcome, role_seed, student_x, train_role
@@ -112,6 +113,10 @@ def report_presolved(role: str, jobs: list[Job], outcomes: dict) -> Iterator[Epo
         residual = logits[id(job)][2].to(torch.float64) - job.targets.distribution(n_classes)
         metrics = {"train_loss": float(0.5 * (residual**2).sum(1).mean()), **row}
         outcome = outcomes[point]
+        if not math.isfinite(metrics["train_loss"]):
+            outcome.diverged[role] = 1
+            yield EpochMetrics(point, role, 1, 1, dict.fromkeys(METRICS, math.nan) | {"train_loss": math.nan})
+            continue
         outcome.final[role], outcome.learners[role], outcome.test_pred[role] = metrics, job.learner, pred
         yield EpochMetrics(point, role, 1, 1, metrics)
 

@@ -14,7 +14,8 @@ from engine import __version__
 from engine.errors import OutputError, RunFileError
 
 FORMAT = "ddx-run"
-FORMAT_VERSION = 1
+# 2: random features are drawn in nested blocks (DDX 0.2); version-1 files read but do not resume
+FORMAT_VERSION = 2
 STATUSES = ("running", "complete", "stopped", "failed")
 MAIN_ROLES = ("teacher", "student", "baseline")
 # The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);

@@ -17,7 +17,7 @@ from engine.events import Event, PointFinished, PointStarted, RunFinished, RunSt
 from engine.group import plan_groups, record_curves, train_group
 from engine.metrics import METRICS, DeviceData
 from engine.point import PointOutcome, decision_regions, run_point
-from engine.runfile import MAIN_ROLES, PointRecord, RunWriter, load_run
+from engine.runfile import FORMAT_VERSION, MAIN_ROLES, PointRecord, RunWriter, load_run
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,12 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     stored = load_run(path)
     if stored.status == "complete":
         raise RunFileError(f"{path} is already complete; nothing to resume")
+    written = int(stored.attrs.get("format_version", 1))
+    if written < FORMAT_VERSION:
+        raise RunFileError(
+            f"{path} was written by an older DDX (run-file format {written}) that drew random features "
+            "differently, so its points would not match new ones; it still opens, but start a new run"
+        )
     raw = stored.config
     if device:
         raw = {**raw, "run": {**raw["run"], "device": device}}

@@ -23,7 +23,8 @@ class Stacked(nn.Module):
     def outputs(self, x: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
         """Logits of every model on all rows of its input set x[slot[m]], in chunks: (M, n, C)."""
         n = x.shape[1]
-        chunk = max(1, EVAL_ELEMENTS // max(1, len(slot) * self.activations_per_example()))
+        per_example = max(self.activations_per_example(), x.shape[-1])  # hidden units or gathered inputs
+        chunk = max(1, EVAL_ELEMENTS // max(1, len(slot) * per_example))
         return torch.cat([self(x[slot, i : i + chunk]) for i in range(0, n, chunk)], 1)
 
     def activations_per_example(self) -> int:

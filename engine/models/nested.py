@@ -18,11 +18,11 @@ import torch
 
 from engine.models.closed_form import FEATURE_ELEMENTS, RandomFeatures, ridge_solve
 
-# Below these relative sizes of R's (or the Cholesky factor's) diagonal a matrix counts as rank
-# deficient, and that width is solved by pinv like a fit done alone. A Gram matrix squares the
-# condition number, hence the looser bound on its factor.
+# Below these relative sizes of R's (or the Cholesky factor's) diagonal a width is solved from its
+# own features like a fit done alone. A Gram matrix squares the condition number, so its factor must
+# stay within 1e-4 (condition ≤ 1e8) for the solve to keep about 8 correct digits.
 RANK_TOLERANCE = 1e-10
-CHOLESKY_TOLERANCE = 1e-6
+CHOLESKY_TOLERANCE = 1e-4
 
 
 def presolve(learners: list, xs: list[torch.Tensor], targets: list, inputs: list[list[torch.Tensor]]) -> None:
@@ -97,13 +97,15 @@ def nested_solve(features: torch.Tensor, y: torch.Tensor, widths: list[int], rid
         gram = features[:, : max(under)].T @ features[:, : max(under)]
         right = features[:, : max(under)].T @ y
         for p in under:
-            betas[p] = spd_solve(gram[:p, :p], right[:p], ridges[p])
+            solved = spd_solve(gram[:p, :p], right[:p], ridges[p])
+            betas[p] = ridge_solve(features[:, :p], y, ridges[p]) if solved is None else solved
     gram, done = torch.zeros(n, n, dtype=features.dtype, device=features.device), 0
     for p in (p for p in widths if p > n):
         block = features[:, done:p]
         gram += block @ block.T
         done = p
-        betas[p] = features[:, :p].T @ spd_solve(gram, y, ridges[p])
+        solved = spd_solve(gram, y, ridges[p])
+        betas[p] = ridge_solve(features[:, :p], y, ridges[p]) if solved is None else features[:, :p].T @ solved
     return betas
 
 
@@ -130,12 +132,16 @@ def least_squares(features: torch.Tensor, y: torch.Tensor, widths: list[int]) ->
     return betas
 
 
-def spd_solve(gram: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.Tensor:
-    """(G + ridge·I)⁻¹ y by Cholesky; a (nearly) singular G falls back to pinv, as a fit alone would."""
+def spd_solve(gram: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.Tensor | None:
+    """(G + ridge·I)⁻¹ y by Cholesky, or None when G is too ill-conditioned for that to be accurate.
+
+    The caller then solves that width from its features, as a fit alone would: pinv of the Gram
+    matrix would discard directions (singular values below √eps) that pinv of the features keeps.
+    """
     if ridge:
         gram = gram + ridge * torch.eye(len(gram), dtype=gram.dtype, device=gram.device)
     factor, info = torch.linalg.cholesky_ex(gram)
     diagonal = factor.diagonal()
     if int(info) == 0 and diagonal.min() > CHOLESKY_TOLERANCE * diagonal.max():
         return torch.cholesky_solve(y, factor)
-    return torch.linalg.pinv(gram, hermitian=True) @ y
+    return None

@@ -75,3 +75,15 @@ def test_dead_features_get_zero_weight_without_spoiling_wider_fits():
     for p in (2, 10, 30):
         torch.testing.assert_close(betas[p], ridge_solve(features[:, :p], y, 0.0), rtol=1e-6, atol=1e-8)
     assert betas[30][3].abs().max() == 0
+
+
+def test_a_nearly_singular_wide_fit_keeps_the_directions_a_fit_alone_keeps():
+    gen = torch.Generator().manual_seed(0)
+    n, p = 40, 60
+    u, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(p, n, generator=gen, dtype=torch.float64))
+    features = u @ torch.diag(torch.logspace(0, -12, n, dtype=torch.float64)) @ v.T  # singular values 1 … 1e-12
+    y = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    beta = nested_solve(features, y, [p], {p: 0.0})[p]
+    alone = ridge_solve(features, y, 0.0)
+    torch.testing.assert_close(features @ beta, features @ alone, rtol=1e-6, atol=1e-6)

@@ -211,3 +211,16 @@ def test_cuda_out_of_memory_becomes_a_clear_message_with_advice(tmp_path, monkey
 def test_an_unwritable_folder_is_refused_before_training(tmp_path):
     with pytest.raises(OutputError, match="cannot write"):
         run_all(tiny_config(), Path("/proc/ddx-run.h5"))
+
+
+def test_resume_refuses_a_file_from_an_older_format_and_leaves_it_untouched(tmp_path):
+    import h5py
+
+    path = tmp_path / "old.h5"
+    assert run_all(sweep_config(), path, stop=lambda: True)[-1].status == "stopped"
+    with h5py.File(path, "a") as f:  # as DDX 0.1 wrote it
+        f.attrs["format_version"] = 1
+    before = path.read_bytes()
+    with pytest.raises(RunFileError, match="older DDX .* start a new run"):
+        list(resume(path))
+    assert path.read_bytes() == before and load_run(path).config

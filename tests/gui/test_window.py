@@ -4,6 +4,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QKeySequence
 
+import engine
 from engine.presets import load_preset
 from gui import app
 from gui.views import SweepView
@@ -93,7 +94,7 @@ def test_unwritable_data_folder_shows_an_error(window, errors, isolated, monkeyp
 def test_about_names_versions_and_device(window, errors):
     window.about()
     title, text = errors[0]
-    assert "DDX 0.1.0" in text and "torch" in text and "pyqtgraph" in text and "device: CPU" in text
+    assert f"DDX {engine.__version__}" in text and "torch" in text and "pyqtgraph" in text and "device: CPU" in text
 
 
 def test_launch_without_display_suggests_the_cli(monkeypatch, capsys):
