@@ -70,6 +70,10 @@ def raw_configs(draw):
     for role in ("teacher", "student"):
         raw[role].setdefault("width", 8)
     raw["train"].setdefault("epochs", 1)
+    axis = draw(st.sampled_from(["", "teacher.width", "student.width"]))
+    if axis:  # sweeps exercise points trained together
+        widths = draw(st.lists(st.integers(1, 16), min_size=2, max_size=3, unique=True))
+        raw["sweep"] = {"axis": axis, "values": widths, "seeds": draw(st.sampled_from([[0], [0, 1]]))}
     return raw
 
 
