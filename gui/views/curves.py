@@ -49,6 +49,9 @@ class LearningCurvesView(PlotView):
         shown = set()
         if state is not None:
             point = f"point {state.current_point + 1}/{state.total_points}" if state.current_point >= 0 else ""
+            others = len(state.training - {state.current_point})
+            if point and others:
+                point += f" (training with {others} other{'s' if others > 1 else ''})"
             self.plot.setTitle(f"{state.name} — {point}" if point else state.name)
             for role, buffer in state.curves.items():
                 if not is_model_role(role):

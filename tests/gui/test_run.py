@@ -122,7 +122,7 @@ def test_a_diverged_role_is_marked_on_the_learning_curves_and_in_the_status(wind
     assert "diverged at epoch" in window.progress.format()
 
 
-def test_points_trained_together_show_the_first_one_and_advance_the_progress_together():
+def test_points_trained_together_show_the_first_one_and_advance_the_progress_together(qtbot):
     from engine.events import EpochMetrics, PointFinished, PointStarted
     from gui.controller import Progress
     from gui.state import RunState
@@ -136,6 +136,11 @@ def test_points_trained_together_show_the_first_one_and_advance_the_progress_tog
         progress.update(event)
     assert state.current_point == 0
     assert list(state.curves["teacher"].view("test_error")[1]) == [0.0, 0.0], "only point 0's curve is drawn"
+    view = LearningCurvesView()
+    qtbot.addWidget(view)
+    view.show_states([("live", state)])
+    view.refresh()
+    assert "point 1/3 (training with 1 other)" in view.plot.titleLabel.text
     assert "2 points together" in progress.text()
     assert progress.fraction() == 2 * (2 / 4) / progress.roles / 3
     for event in (PointFinished(0, 0, {}, {}), PointFinished(1, 0, {}, {}), PointStarted(2, 3, 0, {})):
