@@ -104,12 +104,7 @@ class Bucket:
         n_classes = jobs[0].data.n_classes
         self.fit_labels = torch.stack([j.targets.labels(n_classes) for j in jobs])
         self.offsets = torch.arange(len(jobs), device=self.fit_x.device).unsqueeze(1) * self.n
-        first = jobs[0].data
-        self.labels = Labels(
-            *(torch.stack([getattr(j.data, k) for j in jobs]) for k in ("y_train", "y_train_clean", "y_test")),
-            n_classes,
-            first.transition,
-        )
+        self.labels = Labels.of([j.data for j in jobs])
 
     def shuffle(self) -> None:
         device = self.fit_x.device

@@ -100,11 +100,7 @@ def report_presolved(role: str, jobs: list[Job], outcomes: dict) -> Iterator[Epo
         logits[id(job)] = [job.learner.predict_logits(t) for t in (job.data.x_train, job.data.x_test, job.x)]
     n_classes = jobs[0].data.n_classes
     stacked = [torch.stack([logits[id(job)][k] for job, _, _ in pairs]) for k in range(3)]
-    labels = Labels(
-        *(torch.stack([getattr(job.data, k) for job, _, _ in pairs]) for k in ("y_train", "y_train_clean", "y_test")),
-        n_classes,
-        jobs[0].data.transition,
-    )
+    labels = Labels.of([job.data for job, _, _ in pairs])
     teachers = None if pairs[0][2] is None else torch.stack([teacher for _, _, teacher in pairs])
     fit_labels = torch.stack([job.targets.labels(n_classes) for job, _, _ in pairs])
     train_pred, fit_pred = stacked[0].argmax(-1), stacked[2].argmax(-1)

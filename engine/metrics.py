@@ -54,11 +54,6 @@ class DeviceData:
             data.info,
         )
 
-    def labels(self, models: int = 1) -> "Labels":
-        """This dataset's labels repeated for `models` models."""
-        rows = [t.unsqueeze(0).expand(models, -1) for t in (self.y_train, self.y_train_clean, self.y_test)]
-        return Labels(*rows, self.n_classes, self.transition)
-
 
 def per_model_loss(logits: torch.Tensor, labels: torch.Tensor, loss: str) -> torch.Tensor:
     """Mean loss of each model on its labels; logits (M, n, C), labels (M, n) → (M,)."""
@@ -106,6 +101,12 @@ class Labels:
     test: torch.Tensor
     n_classes: int
     transition: np.ndarray | None
+
+    @classmethod
+    def of(cls, datasets: list[DeviceData]) -> "Labels":
+        """The labels of each model's dataset, one row per model (datasets share classes and noise)."""
+        rows = [torch.stack([getattr(d, k) for d in datasets]) for k in ("y_train", "y_train_clean", "y_test")]
+        return cls(*rows, datasets[0].n_classes, datasets[0].transition)
 
 
 def batch_metrics(
@@ -160,7 +161,7 @@ def evaluate(
         test_logits.unsqueeze(0),
         fit_pred.unsqueeze(0),
         fit_labels.unsqueeze(0),
-        data.labels(),
+        Labels.of([data]),
         None if teacher_test_pred is None else teacher_test_pred.unsqueeze(0),
         learner.loss,
     )
