@@ -9,12 +9,11 @@ import torch
 from engine.batched import Job, train_together
 from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watches
-from engine.distill import pool_logits, student_targets
 from engine.events import EpochMetrics, Event, PointStarted
 from engine.metrics import METRICS, DeviceData, Labels, batch_metrics, evaluate
 from engine.models import Targets, build_learner
 from engine.models.nested import presolve
-from engine.point import PointOutcome, role_seed, student_x, train_role
+from engine.point import PointOutcome, role_seed, student_inputs, train_role
 from engine.stacked import batchable
 
 # Families that gain from training a sweep together (stacked MLPs and CNNs, nested random-features solves).
@@ -184,14 +183,19 @@ def labeled_job(learner, data: DeviceData, point: int, teacher_pred=None) -> Job
 
 
 def baseline_jobs(points: list, datasets: dict, device, teacher_pred: dict) -> list[Job]:
-    """One baseline per seed and student width where it can be shared, else one per point."""
+    """One baseline per seed and student width where it can be shared, else one per point.
+
+    A group's points share the student's family, so the first learner says whether baselines share.
+    """
+    first = fresh(points[0], "student", datasets, device)
+    shared = shared_baseline(first)
     baselines: dict[tuple, Job] = {}
     for p in points:
-        learner = fresh(p, "student", datasets, device)
-        key = (p.seed, p.config.student.width) if shared_baseline(learner) else (p.index,)
+        key = (p.seed, p.config.student.width) if shared else (p.index,)
         if key in baselines:
             baselines[key].consumers.append((p.index, teacher_pred[p.index]))
         else:
+            learner = first if p is points[0] else fresh(p, "student", datasets, device)
             baselines[key] = labeled_job(learner, datasets[p.index][1], p.index, teacher_pred[p.index])
     return list(baselines.values())
 
@@ -205,8 +209,5 @@ def teacher_test_pred(outcome: PointOutcome, job: Job) -> torch.Tensor:
 
 def student_job(point, learner, teacher: Job, data: DeviceData, teacher_pred: torch.Tensor) -> Job:
     """The student's job: its teacher's labels (hard or soft) on the configured student inputs."""
-    d = point.config.distill
-    x, n_labeled = student_x(d, data)
-    logits = pool_logits([teacher.learner.predict_logits(x)], d.pool_labels, point.seed)
-    targets = student_targets(d, logits, data.y_train[:n_labeled], n_labeled)
+    x, targets = student_inputs(point.config, data, [teacher.learner], point.seed)
     return Job(learner, data, x, targets, [(point.index, teacher_pred)])
