@@ -122,7 +122,7 @@ class Bucket:
         self.optimizer.step()
         return sums.detach()
 
-    def evaluate(self, teacher_pred: torch.Tensor | None) -> tuple[list[dict[str, float]], torch.Tensor]:
+    def evaluate(self) -> tuple[list[dict[str, float]], torch.Tensor]:
         train_pred = self.net.outputs(self.train_x, self.train_slot).argmax(-1)
         test_logits = self.net.outputs(self.test_x, self.test_slot)
         fit_pred = train_pred if self.fits_train else self.net.outputs(self.fit_x, self.fit_slot).argmax(-1)
@@ -159,12 +159,13 @@ def train_together(
             for bucket, total in zip(buckets, totals, strict=True):
                 total += bucket.step(start, size)
         losses = (torch.cat(totals) / max(n, 1)).tolist()
-        results = [bucket.evaluate(None) for bucket in buckets]
+        results = [bucket.evaluate() for bucket in buckets]
         test_pred = torch.cat([pred for _, pred in results])
         rows = [row for bucket_rows, _ in results for row in bucket_rows]
         yield from report(role, jobs, order, rows, losses, test_pred, (epoch, train.epochs), diverged, outcomes)
         if stop():
             return False
+    position = {j: i for i, j in enumerate(order)}
     for bucket, members in zip(buckets, plan, strict=True):
         if pool:
             pool_x, slot = stack_unique([jobs[j].data.x_pool for j in members])
@@ -176,7 +177,7 @@ def train_together(
             if j not in diverged:
                 for point, _ in jobs[j].consumers:
                     outcomes[point].learners[role] = jobs[j].learner
-                    outcomes[point].test_pred[role] = test_pred[order.index(j)]
+                    outcomes[point].test_pred[role] = test_pred[position[j]]
     return True
 
 

@@ -70,6 +70,11 @@ class DataCache:
         self.device, self.size = device, size
         self.entries: dict[tuple[str, int], tuple[Dataset, DeviceData]] = {}
 
+    @classmethod
+    def for_run(cls, cfg: ExperimentConfig, device: torch.device) -> "DataCache":
+        """A cache holding every seed of the sweep: points trained together need all of them at once."""
+        return cls(device, size=max(4, len(cfg.sweep.seeds)))
+
     def get(self, cfg: ExperimentConfig, seed: int) -> tuple[Dataset, DeviceData]:
         key = (cfg.data.model_dump_json(), seed)
         if key not in self.entries:
@@ -107,7 +112,7 @@ def run(
     """
     device = resolve_device(cfg.run.device)
     points = expand_points(cfg)
-    cache = DataCache(device, size=max(4, len(cfg.sweep.seeds)))
+    cache = DataCache.for_run(cfg, device)
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
     axes = [a for a in (cfg.sweep.axis, cfg.sweep.axis2) if a]
     writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
@@ -136,8 +141,7 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     done = {p.index for p in stored.points}
     points = [p for p in expand_points(cfg) if p.index not in done]
     writer = RunWriter.resume(stored, device_label(torch_device))
-    cache = DataCache(torch_device, size=max(4, len(cfg.sweep.seeds)))
-    yield from execute(cfg, points, writer, cache, torch_device, stop)
+    yield from execute(cfg, points, writer, DataCache.for_run(cfg, torch_device), torch_device, stop)
 
 
 def out_of_memory_advice(cfg: ExperimentConfig) -> str:

@@ -1,7 +1,6 @@
 """Gradient-trained families (MLP, 1-D CNN) and the mini-batch trainer they share."""
 
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import torch
 from torch import nn
@@ -18,7 +17,7 @@ def seeded_module(seed: int, build) -> nn.Module:
 
 def warm_up() -> None:
     """Build one optimizer: torch imports its compiler stack (about 2 s) the first time, so do it early."""
-    make_optimizer([torch.zeros(1, requires_grad=True)], SimpleNamespace(optimizer="adam", lr=1e-3, weight_decay=0.0))
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
 def make_optimizer(params, train, fused: bool = False) -> torch.optim.Optimizer:
