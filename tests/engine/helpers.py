@@ -1,5 +1,6 @@
 """Tiny configs and a run helper for engine tests."""
 
+import engine.runner
 from engine.config import ExperimentConfig, validate
 from engine.runner import run
 
@@ -20,3 +21,13 @@ def tiny_config(**sections) -> ExperimentConfig:
 
 def run_all(cfg: ExperimentConfig, path, **kwargs) -> list:
     return list(run(cfg, path, **kwargs))
+
+
+def fail_training(monkeypatch, error: BaseException) -> None:
+    """Make every point that trains alone raise `error` as soon as it starts."""
+
+    def raising(*args, **kwargs):
+        raise error
+        yield
+
+    monkeypatch.setattr(engine.runner, "run_point", raising)

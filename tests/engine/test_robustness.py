@@ -18,7 +18,7 @@ from engine.errors import OutputError, ResourceError, RunFileError
 from engine.events import PointFinished
 from engine.runfile import RunLock, RunWriter, load_run
 from engine.runner import resume, run
-from tests.engine.helpers import run_all, tiny_config
+from tests.engine.helpers import fail_training, run_all, tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP = {"axis": "teacher.width", "values": [4, 6, 8, 10, 12], "seeds": [0]}
@@ -195,13 +195,7 @@ def test_a_full_disk_keeps_the_last_good_file_and_says_so(tmp_path, monkeypatch)
 
 
 def test_cuda_out_of_memory_becomes_a_clear_message_with_advice(tmp_path, monkeypatch):
-    import engine.runner
-
-    def out_of_memory(*args, **kwargs):
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        yield
-
-    monkeypatch.setattr(engine.runner, "run_point", out_of_memory)
+    fail_training(monkeypatch, torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"))
     with pytest.raises(ResourceError, match="smaller batch size"):
         run_all(tiny_config(), tmp_path / "oom.h5")
     stored = load_run(tmp_path / "oom.h5")

@@ -13,7 +13,7 @@ from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished
 from engine.metrics import METRICS
 from engine.runfile import load_run
 from engine.runner import expand_points, run
-from tests.engine.helpers import run_all, tiny_config
+from tests.engine.helpers import fail_training, run_all, tiny_config
 
 
 @pytest.mark.parametrize(
@@ -107,13 +107,7 @@ def test_closing_the_generator_marks_the_file_stopped(tmp_path):
 
 
 def test_an_engine_exception_marks_the_file_failed(tmp_path, monkeypatch):
-    import engine.runner
-
-    def explode(*args, **kwargs):
-        raise RuntimeError("boom")
-        yield
-
-    monkeypatch.setattr(engine.runner, "run_point", explode)
+    fail_training(monkeypatch, RuntimeError("boom"))
     with pytest.raises(RuntimeError, match="boom"):
         run_all(tiny_config(), tmp_path / "failed.h5")
     stored = load_run(tmp_path / "failed.h5")
