@@ -2,7 +2,7 @@
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.state import RunState
 
@@ -40,6 +40,15 @@ class PlotView(QWidget):
         self.layout_.setContentsMargins(2, 2, 2, 2)
         self.layout_.addLayout(self.controls)
         self.redraws = 0
+
+    def add_choice(self, label: str, items: list[str]) -> QComboBox:
+        """A labelled combo box in the controls row that redraws the view when changed."""
+        combo = QComboBox()
+        combo.addItems(items)
+        combo.currentTextChanged.connect(self.invalidate)
+        self.controls.addWidget(QLabel(label))
+        self.controls.addWidget(combo)
+        return combo
 
     def show_states(self, states: list[tuple[str, RunState]]) -> None:
         """Show these (label, state) runs; the first is the main one."""

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QComboBox, QLabel
 
 from engine.runfile import MAIN_ROLES
 from gui.views.base import PlotView, new_plot
@@ -15,11 +14,7 @@ class HeatmapView(PlotView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.role = QComboBox()
-        self.role.addItems(MAIN_ROLES)
-        self.role.currentTextChanged.connect(self.invalidate)
-        self.controls.addWidget(QLabel("role"))
-        self.controls.addWidget(self.role)
+        self.role = self.add_choice("role", MAIN_ROLES)
         self.controls.addStretch(1)
         self.graphics = new_plot("", "first axis", "second axis")
         self.plot = self.graphics.getPlotItem()

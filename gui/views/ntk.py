@@ -3,7 +3,6 @@
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel
 
 from gui.palette import ROLE_COLORS
 from gui.views.base import PlotView
@@ -23,11 +22,7 @@ class NTKView(PlotView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.role = QComboBox()
-        self.role.addItems(RESIDUAL_ROLES)
-        self.role.currentTextChanged.connect(self.invalidate)
-        self.controls.addWidget(QLabel("residual of"))
-        self.controls.addWidget(self.role)
+        self.role = self.add_choice("residual of", RESIDUAL_ROLES)
         self.controls.addStretch(1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.layout_.addWidget(self.graphics, 1)
