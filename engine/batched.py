@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.budget import steps_per_epoch
 from engine.events import EpochMetrics
 from engine.metrics import METRICS, DeviceData, Labels, batch_metrics
 from engine.models import Targets
@@ -98,6 +99,7 @@ class Bucket:
         self.n = len(jobs[0].x)
         self.fit_x, self.fit_slot = stack_unique([j.x for j in jobs])
         self.train_x, self.train_slot = stack_unique([j.data.x_train for j in jobs])
+        self.val_x, self.val_slot = stack_unique([j.data.x_val for j in jobs])
         self.test_x, self.test_slot = stack_unique([j.data.x_test for j in jobs])
         self.fits_train = all(j.x is j.data.x_train for j in jobs)
         self.targets = concat_targets([j.targets for j in jobs])
@@ -124,9 +126,10 @@ class Bucket:
 
     def evaluate(self) -> tuple[list[dict[str, float]], torch.Tensor]:
         train_pred = self.net.outputs(self.train_x, self.train_slot).argmax(-1)
+        val_pred = self.net.outputs(self.val_x, self.val_slot).argmax(-1)
         test_logits = self.net.outputs(self.test_x, self.test_slot)
         fit_pred = train_pred if self.fits_train else self.net.outputs(self.fit_x, self.fit_slot).argmax(-1)
-        return batch_metrics(train_pred, test_logits, fit_pred, self.fit_labels, self.labels, None, self.loss)
+        return batch_metrics(train_pred, val_pred, test_logits, fit_pred, self.fit_labels, self.labels, None, self.loss)
 
 
 def concat_targets(parts: list[Targets]) -> Targets:
@@ -151,6 +154,7 @@ def train_together(
     order = [j for bucket in plan for j in bucket]
     diverged: dict[int, int] = {}
     n, size = len(jobs[0].x), train.batch_size
+    per_epoch = steps_per_epoch(n, size)
     for epoch in range(1, train.epochs + 1):
         for bucket in buckets:
             bucket.shuffle()
@@ -162,6 +166,8 @@ def train_together(
         results = [bucket.evaluate() for bucket in buckets]
         test_pred = torch.cat([pred for _, pred in results])
         rows = [row for bucket_rows, _ in results for row in bucket_rows]
+        for row in rows:
+            row["steps"] = epoch * per_epoch
         yield from report(role, jobs, order, rows, losses, test_pred, (epoch, train.epochs), diverged, outcomes)
         if stop():
             return False
@@ -191,7 +197,7 @@ def report(role, jobs, order, rows, losses, test_pred, progress, diverged: dict,
         loss = losses[position]
         if not math.isfinite(loss):
             diverged[j] = epoch
-            rows[position] = dict.fromkeys(METRICS, math.nan)
+            rows[position] = dict.fromkeys(METRICS, math.nan) | {"steps": rows[position]["steps"]}
         for c, (point, _) in enumerate(jobs[j].consumers):
             metrics = {**rows[position], "train_loss": loss}
             if j not in diverged:

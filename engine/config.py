@@ -14,6 +14,7 @@ from engine.errors import ConfigError
 from engine.models import FAMILIES
 
 SCHEMA_VERSION = 1
+MAX_SWEEP_SEED = 2**31 - 1
 SECTIONS = ("data", "teacher", "student", "distill", "train", "sweep", "run")
 
 DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
@@ -33,6 +34,12 @@ class DataConfig(Section):
     n_train: int = Field(1000, ge=1, le=10_000_000, description="labeled training examples (the set S)")
     n_test: int = Field(2000, ge=1, le=10_000_000, description="clean-labeled test examples")
     n_unlabeled: int = Field(10000, ge=0, le=100_000_000, description="unlabeled pool U that the teacher labels")
+    n_val: int = Field(
+        500,
+        ge=0,
+        le=10_000_000,
+        description="validation examples, labeled with the training noise; best epochs are chosen on them (0 = none)",
+    )
     noise: float = Field(0.15, ge=0, lt=1, description="label noise rate on the training labels")
     noise_kind: NoiseKind = Field("symmetric", description="symmetric (uniform other class) or pairflip (c → c+1)")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="data seed; each sweep seed adds to it")
@@ -52,7 +59,9 @@ class ModelConfig(Section):
     model: FamilyName = Field("mlp", description="model family")
     width: int = Field(64, ge=1, le=1_000_000, description="size knob: hidden units, channels, features or centres")
     depth: int = Field(2, ge=1, le=16, description="hidden layers of an MLP")
-    k: int = Field(1, ge=1, le=1000, description="neighbours of a k-NN vote")
+    k: int = Field(
+        1, ge=0, le=100_000, description="neighbours of a k-NN vote; 0 = √n of its training set (grows with the data)"
+    )
     kernel: Literal["rbf", "laplace"] = Field("rbf", description="kernel of a kernel machine")
     bandwidth: float = Field(0.0, ge=0, le=1e6, description="kernel length scale; 0 = median pairwise distance")
     ridge: float = Field(0.0, ge=0, le=1e6, description="L2 penalty of closed-form and linear fits; 0 = ridgeless")
@@ -77,14 +86,21 @@ class DistillConfig(Section):
         "pool", description="inputs the student trains on: the pool U, the labeled set S, or both"
     )
     teacher_data: Literal["full", "bootstrap", "split"] = Field(
-        "full", description="with m > 1: every teacher sees all of S, its own bootstrap resample, or 1/m of S"
+        "full", description="each of the m teachers sees all of S, its own bootstrap resample, or its own 1/m of S"
     )
 
 
 class TrainConfig(Section):
     """Optimization of gradient-trained families (mlp, cnn)."""
 
-    epochs: int = Field(30, ge=1, le=100_000, description="passes over the training set")
+    epochs: int = Field(30, ge=1, le=100_000, description="passes over the training set (the teachers' budget)")
+    student_epochs: int = Field(
+        0, ge=0, le=100_000, description="passes of the student over its data; 0 = train.epochs"
+    )
+    baseline_epochs: int = Field(0, ge=0, le=100_000, description="passes of the baseline over S; 0 = train.epochs")
+    equal_steps: bool = Field(
+        False, description="the baseline takes as many optimizer steps as the student (whole epochs, rounded)"
+    )
     batch_size: int = Field(128, ge=1, le=1_000_000, description="examples per mini-batch")
     lr: float = Field(1e-3, gt=0, le=10, description="learning rate")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="optimizer")
@@ -110,8 +126,8 @@ class SweepConfig(Section):
     @field_validator("seeds")
     @classmethod
     def seeds_non_negative(cls, seeds: list[int]) -> list[int]:
-        if any(s < 0 for s in seeds):
-            raise ValueError("seeds must be integers ≥ 0")
+        if any(not 0 <= s <= MAX_SWEEP_SEED for s in seeds):
+            raise ValueError(f"seeds must be integers from 0 to {MAX_SWEEP_SEED}")
         return seeds
 
 
@@ -166,6 +182,8 @@ def cross_field_problems(cfg: ExperimentConfig):
     if d.mode == "self" and not FAMILIES[cfg.student.model].gradient:
         gradient = ", ".join(n for n in FAMILIES.names() if FAMILIES[n].gradient)
         yield f"distill.mode = 'self' refines labels during training; student.model must be one of: {gradient}"
+    if cfg.train.equal_steps and cfg.train.baseline_epochs:
+        yield "train.equal_steps sets the baseline's budget from the student's; leave train.baseline_epochs at 0"
     if cfg.data.dataset == "file" and not cfg.data.path:
         yield "data.dataset = 'file' needs data.path: an .npz or .h5 file with X and y"
     yield from sweep_problems(cfg)

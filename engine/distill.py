@@ -6,6 +6,7 @@ import torch
 
 from engine.models import Targets
 from engine.registry import Registry
+from engine.seeds import torch_generator
 
 MODES: Registry = Registry("distill mode")
 
@@ -46,7 +47,7 @@ def pool_logits(teacher_logits: list[torch.Tensor], how: str, seed: int) -> torc
     stacked = torch.stack(teacher_logits)
     if how == "ensemble":
         return stacked.mean(0)
-    gen = torch.Generator().manual_seed(seed + 104729)
+    gen = torch_generator(seed, "teacher-pick")
     pick = torch.randint(len(teacher_logits), (stacked.shape[1],), generator=gen).to(stacked.device)
     return stacked[pick, torch.arange(stacked.shape[1], device=stacked.device)]
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from engine.batched import Job, train_together
+from engine.budget import role_train
 from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watches
 from engine.events import EpochMetrics, Event, PointStarted
@@ -73,7 +74,7 @@ def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable
     """
     if batchable(jobs[0].learner):
         return (yield from train_together(role, jobs, train, outcomes, stop, pool))
-    evaluated = [[j.data.x_train, j.data.x_test, j.x, *([j.data.x_pool] if pool else [])] for j in jobs]
+    evaluated = [[j.data.x_train, j.data.x_val, j.data.x_test, j.x, *([j.data.x_pool] if pool else [])] for j in jobs]
     presolve([j.learner for j in jobs], [j.x for j in jobs], [j.targets for j in jobs], evaluated)
     solved = [j for j in jobs if getattr(j.learner, "presolved", None) is not None]
     if solved and len({c[1] is None for j in solved for c in j.consumers}) == 1:
@@ -82,7 +83,7 @@ def train_jobs(role: str, jobs: list[Job], train, outcomes: dict, stop: Callable
     for job in jobs:
         (first, teacher_pred), *others = job.consumers
         mine = outcomes[first]
-        yield from train_role(role, job.learner, job.x, job.targets, job.data, teacher_pred, first, train.epochs, mine)
+        yield from train_role(role, job.learner, job.x, job.targets, job.data, teacher_pred, first, mine)
         for point, teacher_pred in others:
             yield from share(role, job, mine, outcomes[point], point, teacher_pred)
         if stop():
@@ -96,21 +97,26 @@ def report_presolved(role: str, jobs: list[Job], outcomes: dict) -> Iterator[Epo
     logits = {}
     for job in jobs:
         job.learner.beta = job.learner.presolved
-        logits[id(job)] = [job.learner.predict_logits(t) for t in (job.data.x_train, job.data.x_test, job.x)]
+        inputs = (job.data.x_train, job.data.x_val, job.data.x_test, job.x)
+        logits[id(job)] = [job.learner.predict_logits(t) for t in inputs]
     n_classes = jobs[0].data.n_classes
-    stacked = [torch.stack([logits[id(job)][k] for job, _, _ in pairs]) for k in range(3)]
+    train_logits, val_logits, test_logits, fit_logits = (
+        torch.stack([logits[id(job)][k] for job, _, _ in pairs]) for k in range(4)
+    )
     labels = Labels.of([job.data for job, _, _ in pairs])
     teachers = None if pairs[0][2] is None else torch.stack([teacher for _, _, teacher in pairs])
     fit_labels = torch.stack([job.targets.labels(n_classes) for job, _, _ in pairs])
-    train_pred, fit_pred = stacked[0].argmax(-1), stacked[2].argmax(-1)
-    rows, test_pred = batch_metrics(train_pred, stacked[1], fit_pred, fit_labels, labels, teachers, "mse")
+    train_pred, val_pred, fit_pred = train_logits.argmax(-1), val_logits.argmax(-1), fit_logits.argmax(-1)
+    rows, test_pred = batch_metrics(train_pred, val_pred, test_logits, fit_pred, fit_labels, labels, teachers, "mse")
     for (job, point, _), row, pred in zip(pairs, rows, test_pred, strict=True):
-        residual = logits[id(job)][2].to(torch.float64) - job.targets.distribution(n_classes)
-        metrics = {"train_loss": float(0.5 * (residual**2).sum(1).mean()), **row}
+        residual = logits[id(job)][3].to(torch.float64) - job.targets.distribution(n_classes)
+        metrics = {"train_loss": float(0.5 * (residual**2).sum(1).mean()), **row, "steps": 0}
         outcome = outcomes[point]
         if not math.isfinite(metrics["train_loss"]):
             outcome.diverged[role] = 1
-            yield EpochMetrics(point, role, 1, 1, dict.fromkeys(METRICS, math.nan) | {"train_loss": math.nan})
+            yield EpochMetrics(
+                point, role, 1, 1, dict.fromkeys(METRICS, math.nan) | {"train_loss": math.nan, "steps": 0}
+            )
             continue
         outcome.final[role], outcome.learners[role], outcome.test_pred[role] = metrics, job.learner, pred
         yield EpochMetrics(point, role, 1, 1, metrics)
@@ -124,7 +130,7 @@ def share(role: str, job: Job, trained: PointOutcome, outcome: PointOutcome, poi
         return
     fit_labels = job.targets.labels(job.data.n_classes)
     metrics, outcome.test_pred[role] = evaluate(job.learner, job.data, job.x, fit_labels, teacher_pred)
-    metrics = {"train_loss": trained.final[role]["train_loss"], **metrics}
+    metrics = {"train_loss": trained.final[role]["train_loss"], **metrics, "steps": trained.final[role]["steps"]}
     outcome.final[role], outcome.learners[role] = metrics, job.learner
     yield EpochMetrics(point, role, 1, 1, metrics)
 
@@ -149,7 +155,7 @@ def train_group(points: list, datasets: dict, total: int, device, stop: Callable
         yield PointStarted(p.index, total, p.seed, p.values)
 
     def stage(role: str, jobs: list[Job], pool: bool = False):
-        return record_curves(curves, train_jobs(role, jobs, cfg.train, outcomes, stop, pool))
+        return record_curves(curves, train_jobs(role, jobs, role_train(cfg, role), outcomes, stop, pool))
 
     teachers = [labeled_job(fresh(p, "teacher", datasets, device), datasets[p.index][1], p.index) for p in points]
     if not (yield from stage("teacher", teachers, pool=cfg.distill.mode != "none")):
@@ -171,10 +177,14 @@ def train_group(points: list, datasets: dict, total: int, device, stop: Callable
 
 
 def fresh(point, role: str, datasets: dict, device):
-    """A new, untrained learner for `role` ('teacher' or 'student') of `point`, seeded as when trained alone."""
+    """A new, untrained learner for `role` of `point` with that role's budget, seeded as when trained alone.
+
+    The baseline is the student's architecture from the student's initialization.
+    """
     data = datasets[point.index][1]
-    spec, train = getattr(point.config, role), point.config.train
-    return build_learner(spec, train, data.x_train.shape[1], data.n_classes, role_seed(point.seed, role), device)
+    model = "teacher" if role == "teacher" else "student"
+    spec, train = getattr(point.config, model), role_train(point.config, role)
+    return build_learner(spec, train, data.x_train.shape[1], data.n_classes, role_seed(point.seed, model), device)
 
 
 def labeled_job(learner, data: DeviceData, point: int, teacher_pred=None) -> Job:
@@ -187,7 +197,7 @@ def baseline_jobs(points: list, datasets: dict, device, teacher_pred: dict) -> l
 
     A group's points share the student's family, so the first learner says whether baselines share.
     """
-    first = fresh(points[0], "student", datasets, device)
+    first = fresh(points[0], "baseline", datasets, device)
     shared = shared_baseline(first)
     baselines: dict[tuple, Job] = {}
     for p in points:
@@ -195,7 +205,7 @@ def baseline_jobs(points: list, datasets: dict, device, teacher_pred: dict) -> l
         if key in baselines:
             baselines[key].consumers.append((p.index, teacher_pred[p.index]))
         else:
-            learner = first if p is points[0] else fresh(p, "student", datasets, device)
+            learner = first if p is points[0] else fresh(p, "baseline", datasets, device)
             baselines[key] = labeled_job(learner, datasets[p.index][1], p.index, teacher_pred[p.index])
     return list(baselines.values())
 

@@ -16,10 +16,16 @@ METRICS = {
     "train_error": "error on the labeled set against its noisy labels",
     "train_error_clean": "error on the labeled set against its clean labels",
     "memorized": "share of noisy-labeled training examples predicted with their noisy label",
+    "val_error": "error on the validation split against its noisy labels (best epochs are chosen on it)",
     "test_loss": "loss on the clean test set",
     "test_error": "error on the clean test set",
     "agreement": "share of test examples where the role predicts what the teacher predicts",
     "sampler_distance": "mean row-wise total-variation distance between the clean-test confusion matrix and T",
+    "steps": "optimizer steps taken so far (mini-batch training; 0 for closed-form and full-batch fits)",
+}
+# Metrics only closed-form reference roles report (see engine.diagnostics.base.reference_event).
+REFERENCE_METRICS = {
+    "excess_risk": "excess test risk of a least-squares fit on the real-valued targets, E(x·β̂ − x·β)²",
 }
 
 
@@ -33,6 +39,8 @@ class DeviceData:
     x_test: torch.Tensor
     y_test: torch.Tensor
     x_pool: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
     n_classes: int
     transition: np.ndarray | None = None
     info: dict = field(default_factory=dict)
@@ -49,6 +57,8 @@ class DeviceData:
             put(data.x_test),
             put(data.y_test),
             put(data.x_pool),
+            put(data.x_val),
+            put(data.y_val),
             data.n_classes,
             data.transition,
             data.info,
@@ -98,6 +108,7 @@ class Labels:
 
     train: torch.Tensor
     train_clean: torch.Tensor
+    val: torch.Tensor
     test: torch.Tensor
     n_classes: int
     transition: np.ndarray | None
@@ -105,12 +116,13 @@ class Labels:
     @classmethod
     def of(cls, datasets: list[DeviceData]) -> "Labels":
         """The labels of each model's dataset, one row per model (datasets share classes and noise)."""
-        rows = [torch.stack([getattr(d, k) for d in datasets]) for k in ("y_train", "y_train_clean", "y_test")]
+        rows = [torch.stack([getattr(d, k) for d in datasets]) for k in ("y_train", "y_train_clean", "y_val", "y_test")]
         return cls(*rows, datasets[0].n_classes, datasets[0].transition)
 
 
 def batch_metrics(
     train_pred: torch.Tensor,
+    val_pred: torch.Tensor,
     test_logits: torch.Tensor,
     fit_pred: torch.Tensor,
     fit_labels: torch.Tensor,
@@ -120,7 +132,7 @@ def batch_metrics(
 ) -> tuple[list[dict[str, float]], torch.Tensor]:
     """Metrics of M models from their predictions, reduced on the device and copied out once.
 
-    Shapes: train_pred (M, n), test_logits (M, n_test, C), fit_pred and fit_labels (M, n_fit),
+    Shapes: train_pred (M, n), val_pred (M, n_val), test_logits (M, n_test, C), fit_pred and fit_labels (M, n_fit),
     teacher_test_pred (M, n_test) or None. Returns one dict per model and the (M, n_test) test predictions.
     """
     test_pred = test_logits.argmax(-1)
@@ -132,6 +144,7 @@ def batch_metrics(
         "train_error": error(train_pred, labels.train),
         "train_error_clean": error(train_pred, labels.train_clean),
         "memorized": memorized.float(),
+        "val_error": error(val_pred, labels.val),
         "test_loss": per_model_loss(test_logits.float(), labels.test, loss).float(),
         "test_error": error(test_pred, labels.test),
         "agreement": nan if teacher_test_pred is None else (test_pred == teacher_test_pred).float().mean(1),
@@ -154,10 +167,12 @@ def evaluate(
 ) -> tuple[dict[str, float], torch.Tensor]:
     """Metrics of `learner` now, and its test predictions (for teacher–student agreement)."""
     train_pred = learner.predict_logits(data.x_train).argmax(1)
+    val_pred = learner.predict_logits(data.x_val).argmax(1)
     test_logits = learner.predict_logits(data.x_test)
     fit_pred = train_pred if fit_x is data.x_train else learner.predict_logits(fit_x).argmax(1)
     rows, test_pred = batch_metrics(
         train_pred.unsqueeze(0),
+        val_pred.reshape(1, -1),
         test_logits.unsqueeze(0),
         fit_pred.unsqueeze(0),
         fit_labels.unsqueeze(0),

@@ -1,26 +1,27 @@
 """One experiment point: train the teacher(s), distill the student, train the baseline."""
 
 import math
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from engine.budget import role_train, steps_per_epoch
 from engine.config import ExperimentConfig
 from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets
 from engine.events import EpochMetrics
 from engine.metrics import METRICS, DeviceData, evaluate
 from engine.models import Learner, Targets, build_learner
+from engine.seeds import stream_seed, torch_generator
 
 REGION_GRID = 120
 
 
 def role_seed(seed: int, role: str) -> int:
     """An independent, reproducible seed per role; the student and baseline share their init."""
-    return int(np.random.SeedSequence([seed, zlib.crc32(role.encode())]).generate_state(1)[0] >> 1)
+    return stream_seed(seed, f"role/{role}")
 
 
 @dataclass
@@ -44,7 +45,6 @@ def train_role(
     data: DeviceData,
     teacher_pred: torch.Tensor | None,
     index: int,
-    epochs: int,
     outcome: PointOutcome,
 ) -> Iterator[EpochMetrics]:
     """Fit `learner`, yielding its metrics after every epoch; keeps the last ones in `outcome`.
@@ -52,18 +52,21 @@ def train_role(
     Diagnostics watching `role` are called before training (epoch 0) and after every epoch.
     """
     fit_labels = targets.labels(data.n_classes)
+    epochs = learner.train.epochs if learner.iterative else 1
+    per_epoch = steps_per_epoch(len(x), learner.train.batch_size) if learner.iterative else 0
     notify(outcome, role, 0, learner)
     for epoch, train_loss in enumerate(learner.fit(x, targets), start=1):
+        steps = {"steps": epoch * per_epoch}
         if not math.isfinite(train_loss):
             outcome.diverged[role] = epoch
-            metrics = {"train_loss": train_loss} | dict.fromkeys(METRICS.keys() - {"train_loss"}, math.nan)
-            yield EpochMetrics(index, role, epoch, epochs if learner.iterative else 1, metrics)
+            metrics = {"train_loss": train_loss} | dict.fromkeys(METRICS.keys() - {"train_loss"}, math.nan) | steps
+            yield EpochMetrics(index, role, epoch, epochs, metrics)
             return
         metrics, outcome.test_pred[role] = evaluate(learner, data, x, fit_labels, teacher_pred)
-        metrics = {"train_loss": train_loss, **metrics}
+        metrics = {"train_loss": train_loss, **metrics, **steps}
         outcome.final[role] = metrics
         notify(outcome, role, epoch, learner)
-        yield EpochMetrics(index, role, epoch, epochs if learner.iterative else 1, metrics)
+        yield EpochMetrics(index, role, epoch, epochs, metrics)
     outcome.learners[role] = learner
 
 
@@ -73,31 +76,38 @@ def notify(outcome: PointOutcome, role: str, epoch: int, learner: Learner) -> No
 
 
 def run_point(cfg: ExperimentConfig, data: DeviceData, seed: int, index: int, device, outcome: PointOutcome):
-    """Generator of EpochMetrics for every role of one point; fills `outcome` as roles finish."""
-    dim, classes, epochs = data.x_train.shape[1], data.n_classes, cfg.train.epochs
-    labeled = Targets(data.y_train)
+    """Generator of EpochMetrics for every role of one point; fills `outcome` as roles finish.
+
+    Self-distillation needs no teacher: its student refines S's labels itself, so none is trained.
+    """
+    dim, classes = data.x_train.shape[1], data.n_classes
     outcome.watchers = watchers(cfg, data, outcome)
     teachers = []
-    for m in range(cfg.distill.teachers):
+    for m in range(0 if cfg.distill.mode == "self" else cfg.distill.teachers):
         role = "teacher" if m == 0 else f"teacher_{m + 1}"
-        learner = build_learner(cfg.teacher, cfg.train, dim, classes, role_seed(seed, role), device)
+        learner = build_learner(cfg.teacher, role_train(cfg, role), dim, classes, role_seed(seed, role), device)
         own = teacher_subset(cfg, len(data.x_train), m, seed, data.x_train.device)
         own_targets = Targets(data.y_train[own])
-        yield from train_role(role, learner, data.x_train[own], own_targets, data, None, index, epochs, outcome)
+        yield from train_role(role, learner, data.x_train[own], own_targets, data, None, index, outcome)
         teachers.append(learner)
-    teacher_pred = teachers[0].predict_logits(data.x_test).argmax(1)
+    teacher_pred = teachers[0].predict_logits(data.x_test).argmax(1) if teachers else None
+
+    def student_role(role: str) -> Learner:
+        return build_learner(cfg.student, role_train(cfg, role), dim, classes, role_seed(seed, "student"), device)
 
     if cfg.distill.mode != "none" and not any(r.startswith("teacher") for r in outcome.diverged):
-        student = build_learner(cfg.student, cfg.train, dim, classes, role_seed(seed, "student"), device)
+        student = student_role("student")
         x, targets = student_inputs(cfg, data, teachers, seed)
         if cfg.distill.mode == "self":
             student.refine_alpha = cfg.distill.alpha
             student.refine_temperature = cfg.distill.temperature
             student.refine = cfg.distill.refine
-        yield from train_role("student", student, x, targets, data, teacher_pred, index, epochs, outcome)
+        yield from train_role("student", student, x, targets, data, teacher_pred, index, outcome)
 
-    baseline = build_learner(cfg.student, cfg.train, dim, classes, role_seed(seed, "student"), device)
-    yield from train_role("baseline", baseline, data.x_train, labeled, data, teacher_pred, index, epochs, outcome)
+    labeled = Targets(data.y_train)
+    yield from train_role(
+        "baseline", student_role("baseline"), data.x_train, labeled, data, teacher_pred, index, outcome
+    )
     yield from after_point(cfg, data, index, outcome)
 
 
@@ -105,16 +115,20 @@ def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> 
     """Indices of the labeled set that teacher m trains on (distill.teacher_data).
 
     Identically trained teachers of a deterministic family (k-NN, kernels) would be copies, so m
-    independent teachers each get their own bootstrap resample or their own 1/m share of S.
+    independent teachers each get their own bootstrap resample or their own 1/m share of S. A single
+    teacher gets the same treatment (a resample, or all of S for 'split'), so a sweep over the number
+    of teachers changes only the number of teachers, not the data each one sees.
     """
     how = cfg.distill.teacher_data
-    if cfg.distill.teachers == 1 or how == "full":
+    if how == "full":
         return slice(None)
-    gen = torch.Generator().manual_seed(role_seed(seed, "teacher-data"))
     if how == "bootstrap":
-        gen.manual_seed(role_seed(seed, f"teacher-data-{m}"))
-        return torch.randint(n, (n,), generator=gen).to(device)
-    return torch.randperm(n, generator=gen).tensor_split(cfg.distill.teachers)[m].to(device)
+        return torch.randint(n, (n,), generator=torch_generator(seed, f"teacher-data/{m}")).to(device)
+    return (
+        torch.randperm(n, generator=torch_generator(seed, "teacher-data"))
+        .tensor_split(cfg.distill.teachers)[m]
+        .to(device)
+    )
 
 
 def student_inputs(cfg: ExperimentConfig, data: DeviceData, teachers: list[Learner], seed: int):

@@ -1,6 +1,7 @@
 """HDF5 run files: one file per run, one writer, replaced atomically so a crash never corrupts it."""
 
 import json
+import math
 import os
 import shutil
 import time
@@ -14,8 +15,10 @@ from engine import __version__
 from engine.errors import OutputError, RunFileError
 
 FORMAT = "ddx-run"
-# 2: random features are drawn in nested blocks (DDX 0.2); version-1 files read but do not resume
-FORMAT_VERSION = 2
+# 2: random features are drawn in nested blocks (DDX 0.2)
+# 3: independent named random streams, a validation split, per-role budgets (DDX 0.3)
+# Older files read but do not resume: their points were drawn differently and would not match new ones.
+FORMAT_VERSION = 3
 STATUSES = ("running", "complete", "stopped", "failed")
 MAIN_ROLES = ("teacher", "student", "baseline")
 # The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);
@@ -35,8 +38,29 @@ class PointRecord:
     attrs: dict[str, float] = field(default_factory=dict)
 
     def final(self, role: str, metric: str) -> float:
-        series = self.curves.get(role, {}).get(metric)
-        return float(series[-1]) if series is not None and len(series) else float("nan")
+        """The role's last value of `metric`, or its best-epoch values (`best_epoch`, `best_test_error`)."""
+        return self.finals().get(role, {}).get(metric, float("nan"))
+
+    def finals(self) -> dict[str, dict[str, float]]:
+        return final_metrics(self.curves)
+
+
+def final_metrics(curves: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """Each role's last value of every metric, plus its best epoch and the test error there.
+
+    The best epoch is the one with the lowest validation error (the first, on ties): a choice a
+    practitioner can make, since the validation labels carry the same noise as S. The test set is
+    only read at the chosen epoch. Roles without a validation error get NaN for both.
+    """
+    finals = {}
+    for role, series in curves.items():
+        final = {metric: float(values[-1]) for metric, values in series.items() if len(values)}
+        val = np.asarray(series.get("val_error", []), dtype=float)
+        best = int(np.nanargmin(val)) if np.isfinite(val).any() else None
+        final["best_epoch"] = math.nan if best is None else float(series["epoch"][best])
+        final["best_test_error"] = math.nan if best is None else float(series["test_error"][best])
+        finals[role] = final
+    return finals
 
 
 @dataclass
@@ -145,18 +169,23 @@ def write_point(parent: h5py.Group, point: PointRecord, descriptions: dict[str, 
 
 
 def summary_table(points: list[PointRecord], axes: list[str]) -> dict[str, np.ndarray]:
-    """Columns of every point's final metrics: point, seed, the swept values, then role.metric."""
+    """Columns of every point's final metrics: point, seed, the swept values, then role.metric.
+
+    Each role also has `best_epoch` and `best_test_error` (see `final_metrics`) and `steps`, its
+    optimizer steps, so that every comparison in the table states its budgets.
+    """
     table: dict[str, list] = {"point": [], "seed": [], **{a: [] for a in axes}}
-    metrics = sorted({(r, m) for p in points for r, c in p.curves.items() for m in c})
+    finals = [p.finals() for p in points]
+    metrics = sorted({(r, m) for final in finals for r, c in final.items() for m in c})
     for role, metric in metrics:
         table[f"{role}.{metric}"] = []
-    for p in points:
+    for p, final in zip(points, finals, strict=True):
         table["point"].append(p.index)
         table["seed"].append(p.seed)
         for a in axes:
             table[a].append(p.values.get(a, np.nan))
         for role, metric in metrics:
-            table[f"{role}.{metric}"].append(p.final(role, metric))
+            table[f"{role}.{metric}"].append(final.get(role, {}).get(metric, np.nan))
     return {k: np.asarray(v) for k, v in table.items()}
 
 

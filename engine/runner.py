@@ -15,7 +15,7 @@ from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
 from engine.events import Event, PointFinished, PointStarted, RunFinished, RunStarted
 from engine.group import plan_groups, record_curves, train_group
-from engine.metrics import METRICS, DeviceData
+from engine.metrics import METRICS, REFERENCE_METRICS, DeviceData
 from engine.point import PointOutcome, decision_regions, run_point
 from engine.runfile import FORMAT_VERSION, MAIN_ROLES, PointRecord, RunWriter, load_run
 
@@ -130,8 +130,9 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     written = int(stored.attrs.get("format_version", 1))
     if written < FORMAT_VERSION:
         raise RunFileError(
-            f"{path} was written by an older DDX (run-file format {written}) that drew random features "
-            "differently, so its points would not match new ones; it still opens, but start a new run"
+            f"{path} was written by an older DDX (run-file format {written}) that drew its data, label noise "
+            "and models from other random streams, so its points would not match new ones; it still opens "
+            f"and shows, but start a new run to continue it (this DDX resumes format {FORMAT_VERSION})"
         )
     raw = stored.config
     if device:
@@ -156,7 +157,7 @@ def out_of_memory_advice(cfg: ExperimentConfig) -> str:
 def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, device, stop) -> Iterator[Event]:
     """Train `points` in order, adding each finished one to `writer`; always leaves a final status."""
     started = time.perf_counter()
-    writer.descriptions = METRICS | {"epoch": "epoch number, from 1"}
+    writer.descriptions = METRICS | REFERENCE_METRICS | {"epoch": "epoch number, from 1"}
     status, error = "stopped", ""
     try:
         yield RunStarted(
@@ -179,7 +180,7 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
                     record.index,
                     record.seed,
                     record.values,
-                    {role: {m: float(s[-1]) for m, s in c.items()} for role, c in record.curves.items()},
+                    record.finals(),
                     record.arrays,
                     record.attrs,
                 )

@@ -35,7 +35,8 @@ class Progress:
 
     def __init__(self, cfg: ExperimentConfig, total: int, done: int = 0):
         self.total = total
-        self.roles = cfg.distill.teachers + (cfg.distill.mode != "none") + 1
+        teachers = 0 if cfg.distill.mode == "self" else cfg.distill.teachers  # self-distillation trains none
+        self.roles = teachers + (cfg.distill.mode != "none") + 1
         self.done = self.resumed_at = done
         self.roles_done = 0
         self.training = 0

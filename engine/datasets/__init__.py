@@ -10,15 +10,21 @@ __all__ = ["DATASETS", "NOISE_KINDS", "Dataset", "Splits", "build_dataset"]
 def build_dataset(cfg, seed: int) -> Dataset:
     """Generate or load the data section `cfg` with data seed `seed` and corrupt its training labels."""
     splits: Splits = DATASETS[cfg.dataset].make(cfg, seed)
-    noisy = corrupt_labels(splits.y_train, splits.n_classes, cfg.noise, cfg.noise_kind, split_rng(seed, "noise"))
+
+    def noisy(labels, stream: str):
+        return corrupt_labels(labels, splits.n_classes, cfg.noise, cfg.noise_kind, split_rng(seed, stream))
+
     return Dataset(
         name=cfg.dataset,
         x_train=splits.x_train,
-        y_train=noisy,
+        y_train=noisy(splits.y_train, "noise"),
         y_train_clean=splits.y_train,
         x_test=splits.x_test,
         y_test=splits.y_test,
         x_pool=splits.x_pool,
+        x_val=splits.x_val,
+        y_val=noisy(splits.y_val, "val-noise"),
+        y_val_clean=splits.y_val,
         n_classes=splits.n_classes,
         transition=transition_matrix(splits.n_classes, cfg.noise, cfg.noise_kind),
         bayes_error=splits.bayes_error,

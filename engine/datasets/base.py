@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.registry import Registry
+from engine.seeds import stream_rng
 
 DATASETS: Registry = Registry("dataset")
 
@@ -32,7 +33,8 @@ def register_dataset(name: str, fields: tuple[str, ...], description: str):
 class Splits:
     """Clean data as a generator or file yields it, before any label noise.
 
-    Inputs are float32 arrays of shape (n, dim); labels are int64 class indices.
+    Generated datasets draw the validation split from its own stream, so S, the pool and the test
+    set do not change with its size. Inputs are float32 arrays of shape (n, dim); labels are int64 class indices.
     """
 
     x_train: np.ndarray
@@ -40,6 +42,8 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     x_pool: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
     n_classes: int
     bayes_error: float | None = None
     info: dict = field(default_factory=dict)
@@ -53,6 +57,9 @@ class Dataset:
     ----------
     y_train : noisy training labels (what the teacher and baseline see)
     y_train_clean : the same examples' clean labels (to measure memorization)
+    x_val, y_val : the validation split and its labels, corrupted by the same noise process as
+        y_train (a practitioner never has clean validation labels); best epochs are chosen on it
+    y_val_clean : the validation split's clean labels
     transition : noise transition matrix T, row = true class, column = given label
     bayes_error : Bayes-optimal test error where known in closed form, else None
     """
@@ -64,6 +71,9 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     x_pool: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    y_val_clean: np.ndarray
     n_classes: int
     transition: np.ndarray
     bayes_error: float | None = None
@@ -80,4 +90,4 @@ class Dataset:
 
 def split_rng(seed: int, split: str) -> np.random.Generator:
     """An independent random stream per split, so growing the pool leaves train and test unchanged."""
-    return np.random.default_rng([seed, sum(split.encode())])
+    return stream_rng(seed, f"data/{split}")

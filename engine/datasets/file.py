@@ -56,7 +56,11 @@ def check_labels(name: str, y: np.ndarray, n: int, path: Path, n_classes: int | 
 
 @register_dataset("file", ("path",), "your own .npz or .h5 file with X and y")
 def load_file(cfg, seed: int) -> Splits:
-    """Split the file's examples into test (unless X_test is given), pool (unless X_unlabeled) and train."""
+    """Split the file's examples into test (unless X_test is given), pool (unless X_unlabeled), train, validation.
+
+    The validation split is carved from the labeled examples after S, so S does not change with
+    data.n_val; its labels are the file's labels passed through the configured noise, like S's.
+    """
     path = Path(cfg.path).expanduser()
     if not cfg.path:
         raise DataFileError("data.dataset = 'file' needs data.path: an .npz or .h5 file with X and y")
@@ -93,10 +97,10 @@ def load_file(cfg, seed: int) -> Splits:
         x_pool = check_inputs("X_unlabeled", arrays["X_unlabeled"], path, x.shape[1])[: cfg.n_unlabeled]
     else:
         x_pool = x[take(cfg.n_unlabeled)]
-    train = take(cfg.n_train)
-    if len(train) < cfg.n_train or len(x_pool) < cfg.n_unlabeled or len(x_test) < cfg.n_test:
+    train, val = take(cfg.n_train), take(cfg.n_val)
+    if len(train) < cfg.n_train or len(val) < cfg.n_val or len(x_pool) < cfg.n_unlabeled or len(x_test) < cfg.n_test:
         raise DataFileError(
-            f"{path}: holds {len(x)} labeled examples, too few for n_train={cfg.n_train}, "
+            f"{path}: holds {len(x)} labeled examples, too few for n_train={cfg.n_train}, n_val={cfg.n_val}, "
             f"n_test={cfg.n_test}, n_unlabeled={cfg.n_unlabeled}; lower them or add X_test / X_unlabeled"
         )
-    return Splits(x[train], y[train], x_test, y_test, x_pool, n_classes, info={"path": str(path)})
+    return Splits(x[train], y[train], x_test, y_test, x_pool, x[val], y[val], n_classes, info={"path": str(path)})

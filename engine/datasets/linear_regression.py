@@ -27,7 +27,7 @@ def make_linear_regression(cfg, seed: int) -> Splits:
     beta = cfg.signal * direction / np.linalg.norm(direction)
     draws = {
         split: sample_regression(n, beta, cfg.target_noise, split_rng(seed, split))
-        for split, n in (("train", cfg.n_train), ("test", cfg.n_test), ("pool", cfg.n_unlabeled))
+        for split, n in (("train", cfg.n_train), ("test", cfg.n_test), ("pool", cfg.n_unlabeled), ("val", cfg.n_val))
     }
 
     def labels(split):
@@ -39,6 +39,8 @@ def make_linear_regression(cfg, seed: int) -> Splits:
         x_test=draws["test"][0],
         y_test=labels("test"),
         x_pool=draws["pool"][0],
+        x_val=draws["val"][0],
+        y_val=labels("val"),
         n_classes=2,
         info={"target_train": draws["train"][1], "target_test": draws["test"][1], "beta": beta},
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.datasets.base import Splits, register_dataset
+from engine.seeds import stream_seed
 
 log = logging.getLogger(__name__)
 N_CLASSES = 10
@@ -42,7 +43,7 @@ def cached_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """One split of n examples, generated once per (n, seed) and kept on disk for later runs."""
     if n == 0:
         return np.zeros((0, 40), np.float32), np.zeros(0, np.int64)
-    key = hashlib.sha1(f"mnist1d-v1-{n}-{seed}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"mnist1d-v2-{n}-{seed}".encode()).hexdigest()[:16]
     path = cache_dir() / f"mnist1d-{key}.npz"
     try:
         with np.load(path) as stored:
@@ -63,8 +64,13 @@ def cached_split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @register_dataset("mnist1d", (), "MNIST-1D: 10 classes, 40-dim, procedurally generated")
 def make_mnist1d(cfg, seed: int) -> Splits:
     """Ten-class, 40-dimensional MNIST-1D; train, test and pool are independent generator runs."""
-    base = 1_000_003 * seed
-    x_train, y_train = cached_split(cfg.n_train, base + 1)
-    x_test, y_test = cached_split(cfg.n_test, base + 2)
-    x_pool, _ = cached_split(cfg.n_unlabeled, base + 3)
-    return Splits(x_train, y_train, x_test, y_test, x_pool, N_CLASSES)
+    x_train, y_train = cached_split(cfg.n_train, split_seed(seed, "train"))
+    x_test, y_test = cached_split(cfg.n_test, split_seed(seed, "test"))
+    x_pool, _ = cached_split(cfg.n_unlabeled, split_seed(seed, "pool"))
+    x_val, y_val = cached_split(cfg.n_val, split_seed(seed, "val"))
+    return Splits(x_train, y_train, x_test, y_test, x_pool, x_val, y_val, N_CLASSES)
+
+
+def split_seed(seed: int, split: str) -> int:
+    """The generator seed of one split: its own stream, folded to the 32 bits numpy's legacy seeding takes."""
+    return stream_seed(seed, f"mnist1d/{split}", bits=32)

@@ -32,7 +32,8 @@ def splits_from(sampler, cfg, seed: int, n_classes: int) -> Splits:
     train = sampler(cfg.n_train, split_rng(seed, "train"))
     test = sampler(cfg.n_test, split_rng(seed, "test"))
     pool = sampler(cfg.n_unlabeled, split_rng(seed, "pool"))
-    return Splits(train[0], train[1], test[0], test[1], pool[0], n_classes)
+    val = sampler(cfg.n_val, split_rng(seed, "val"))
+    return Splits(train[0], train[1], test[0], test[1], pool[0], val[0], val[1], n_classes)
 
 
 @register_dataset("moons", ("input_noise",), "two interleaving half circles in 2-D")

@@ -4,6 +4,11 @@ K_ij = Σ_c ⟨∂f_c(x_i)/∂θ, ∂f_c(x_j)/∂θ⟩. Its eigenvectors at init
 the clean labels, the label noise and the training residual are measured; the residual is the
 gradient of the loss with respect to the outputs (softmax − onehot for cross-entropy, logits −
 onehot for squared loss), the quantity the linearized dynamics drive to zero along each eigenvector.
+
+Label energies are measured on centred label columns: K's top eigenvector is nearly constant, and
+uncentred one-hot labels would put their mean (about 1/C of their energy) on it whatever they are.
+A control, the clean labels permuted across the inputs, shows what labels unrelated to the inputs
+give: clean labels are informative only as far as their energy on the top eigenvectors exceeds it.
 """
 
 import numpy as np
@@ -11,8 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, jacrev, vmap
 
+from engine.budget import role_epochs
 from engine.diagnostics.base import register_diagnostic
 from engine.models import FAMILIES
+from engine.seeds import torch_generator
 
 SNAPSHOTS = 4
 CHUNK = 64
@@ -42,6 +49,11 @@ def energy(basis: torch.Tensor, signal: torch.Tensor) -> np.ndarray:
     return ((basis.T @ signal.to(basis.dtype)) ** 2).sum(1).cpu().numpy()
 
 
+def centred(columns: torch.Tensor) -> torch.Tensor:
+    """Label columns minus their mean over the examples."""
+    return columns - columns.mean(0, keepdim=True)
+
+
 class NTKWatcher:
     """Eigenbasis of K at initialization, K's spectrum at snapshots, and residual energy per epoch."""
 
@@ -50,8 +62,11 @@ class NTKWatcher:
         self.x, self.outcome, self.loss = data.x_train[:n], outcome, cfg.train.loss
         self.noisy = F.one_hot(data.y_train[:n], data.n_classes).to(torch.float64)
         self.clean = F.one_hot(data.y_train_clean[:n], data.n_classes).to(torch.float64)
-        step = max(1, cfg.train.epochs // SNAPSHOTS)
-        self.snapshots = {0, cfg.train.epochs, *range(step, cfg.train.epochs, step)}
+        shuffle = torch.randperm(n, generator=torch_generator(cfg.data.seed, "ntk-control")).to(self.clean.device)
+        self.control = self.clean[shuffle]
+        epochs = role_epochs(cfg, "baseline")
+        step = max(1, epochs // SNAPSHOTS)
+        self.snapshots = {0, epochs, *range(step, epochs, step)}
         self.basis = None
         self.spectra: list[np.ndarray] = []
         self.snapshot_epochs: list[int] = []
@@ -66,8 +81,9 @@ class NTKWatcher:
         """Diagonalize K at initialization (the student and baseline share their initial weights)."""
         values, vectors = torch.linalg.eigh(ntk_gram(learner.module, self.x))
         self.initial_values, self.basis = values.flip(0), vectors.flip(1)
-        self.outcome.arrays["ntk_clean_energy"] = energy(self.basis, self.clean)
-        self.outcome.arrays["ntk_noise_energy"] = energy(self.basis, self.noisy - self.clean)
+        self.outcome.arrays["ntk_clean_energy"] = energy(self.basis, centred(self.clean))
+        self.outcome.arrays["ntk_noise_energy"] = energy(self.basis, centred(self.noisy - self.clean))
+        self.outcome.arrays["ntk_control_energy"] = energy(self.basis, centred(self.control))
 
     def observe(self, role: str, epoch: int, learner) -> None:
         """Record the residual's energy per eigenvector, and K's spectrum at the baseline's snapshots."""

@@ -55,14 +55,14 @@ def ridgeless_references(cfg, data, index: int, outcome):
     theory = misspecified_ridgeless_risk(p, d, n, cfg.data.signal**2, cfg.data.target_noise**2)
     train_mse = float(((x @ fitted - target) ** 2).mean())
     outcome.attrs.update(gamma=p / n, theory_risk=theory, ridgeless_risk=risk)
-    yield reference_event(index, "ridgeless", {"train_loss": train_mse, "test_loss": risk})
-    yield reference_event(index, "theory", {"test_loss": theory})
+    yield reference_event(index, "ridgeless", {"train_loss": train_mse, "excess_risk": risk})
+    yield reference_event(index, "theory", {"excess_risk": theory})
 
 
 register_diagnostic(
     "ridgeless",
     lambda cfg: cfg.data.dataset == "linear_regression",
-    "min-norm least squares on the real targets (role 'ridgeless', test_loss = excess risk) and its "
+    "min-norm least squares on the real targets (role 'ridgeless', metric excess_risk) and its "
     "asymptotic risk (role 'theory')",
     after=ridgeless_references,
 )

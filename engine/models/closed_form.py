@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import torch
 
 from engine.models.base import Learner, Targets, register_family
+from engine.seeds import torch_generator
 
 
 def ridge_solve(features: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.Tensor:
@@ -95,7 +96,7 @@ def feature_weights(seed: int, dim: int, width: int, device) -> tuple[torch.Tens
     """
     blocks = []
     for block in range(math.ceil(width / FEATURE_BLOCK)):
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + block)
+        gen = torch_generator(seed, f"features/{block}")
         blocks.append(torch.randn(FEATURE_BLOCK, dim + 1, generator=gen, dtype=torch.float64))
     wb = torch.cat(blocks)[:width].to(device)
     return wb[:, :dim].T.contiguous(), wb[:, dim].contiguous()
@@ -116,7 +117,7 @@ def kernel_matrix(a: torch.Tensor, b: torch.Tensor, kind: str, bandwidth: float)
 )
 class KernelMachine(LeastSquaresLearner):
     def prepare(self, x: torch.Tensor) -> None:
-        gen = torch.Generator().manual_seed(self.seed)
+        gen = torch_generator(self.seed, "kernel-centres")
         pick = torch.randperm(len(x), generator=gen)[: self.spec.width].to(x.device)
         self.all_points = len(pick) == len(x)
         self.centres = x if self.all_points else x[pick]

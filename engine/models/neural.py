@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from engine.models.base import Learner, Targets, objective, register_family
+from engine.seeds import torch_generator
 
 
 def seeded_module(seed: int, build) -> nn.Module:
@@ -67,7 +68,7 @@ class GradientLearner(Learner):
 
     def batch_order(self) -> torch.Generator:
         """The generator of this model's mini-batch permutations (one randperm per epoch)."""
-        return torch.Generator().manual_seed(self.seed + 7919)
+        return torch_generator(self.seed, "batch-order")
 
     def refined(self, x: torch.Tensor, targets: Targets) -> Targets:
         """Next epoch's targets: the given labels mixed with the model's own predictions.

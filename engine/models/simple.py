@@ -16,9 +16,15 @@ class KNearest(Learner):
     """Predicts the majority label of the k nearest training points; logits are log vote shares."""
 
     def __init__(self, spec, train, n_in, n_classes, seed, device):
-        self.k, self.n_classes = spec.k, n_classes
+        self.requested_k, self.n_classes = spec.k, n_classes
 
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
+        """Keep the training set; k = 0 becomes √n, so that k grows with the data while k/n shrinks.
+
+        A fixed k over a growing teacher-labeled pool ends up averaging inside one teacher cell and
+        copying the teacher's noise; k ∝ √n keeps averaging over more and more cells (Kaplun et al.).
+        """
+        self.k = self.requested_k or max(1, round(math.sqrt(len(x))))
         self.points, self.labels = x, targets.labels(self.n_classes)
         yield float(torch.nn.functional.cross_entropy(self.predict_logits(x), self.labels))
 

@@ -9,6 +9,12 @@ from gui.views.base import PlotView
 
 RESIDUAL_ROLES = ("baseline", "student")
 NOISE_COLOR = "#ff7f0e"
+CONTROL_COLOR = "#7f7f7f"
+ENERGY_LABELS = {
+    "ntk_clean_energy": "clean labels",
+    "ntk_noise_energy": "label noise",
+    "ntk_control_energy": "control: clean labels permuted",
+}
 
 
 class NTKView(PlotView):
@@ -28,7 +34,7 @@ class NTKView(PlotView):
         self.layout_.addWidget(self.graphics, 1)
         self.spectrum = self.add_plot(0, "eigenvalues of the empirical NTK", "eigenvalue")
         self.spectrum.setLogMode(x=False, y=True)
-        self.energy = self.add_plot(1, "label energy per eigenvector (K at initialization)", "energy")
+        self.energy = self.add_plot(1, "centred label energy per eigenvector (K at initialization)", "energy")
         self.residual = self.add_plot(2, "residual energy", "epoch")
         self.residual.setLabel("bottom", "eigen-index")
         self.image = pg.ImageItem()
@@ -78,12 +84,13 @@ class NTKView(PlotView):
         for name, color, style in (
             ("ntk_clean_energy", ROLE_COLORS["teacher"], Qt.PenStyle.SolidLine),
             ("ntk_noise_energy", NOISE_COLOR, Qt.PenStyle.DashLine),
+            ("ntk_control_energy", CONTROL_COLOR, Qt.PenStyle.DotLine),
         ):
             if name in arrays:
                 values = np.asarray(arrays[name], dtype=float)
                 index = np.arange(1, len(values) + 1, dtype=float)
-                label = name.removeprefix("ntk_").replace("_", " ")
-                self.energy.plot(index, values, pen=pg.mkPen(color, width=2, style=style), name=label)
+                pen = pg.mkPen(color, width=2, style=style)
+                self.energy.plot(index, values, pen=pen, name=ENERGY_LABELS[name])
                 self.series[name] = (index, values)
 
     def draw_residual(self, arrays: dict) -> None:

@@ -58,7 +58,9 @@ def test_batched_training_matches_training_each_model_alone(optimizer, family):
         mine = [e.metrics["train_loss"] for e in events if e.point == index]
         np.testing.assert_allclose(mine, losses, rtol=1e-4)
         for a, b in zip(job.learner.module.parameters(), weights, strict=True):
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+            # Adam divides by √v: where a weight's gradient is ~0, float summation order alone can move it
+            # by ~1e-5 (seen once in 4800 CNN weights after 5 epochs), so atol allows a few times that
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=5e-5)
         assert outcomes[index].learners["teacher"] is job.learner
 
 

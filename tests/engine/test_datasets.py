@@ -59,6 +59,49 @@ def test_measured_noise_matches_the_transition_matrix(kind, rate):
         assert np.array_equal(noisy[flipped], pair_target(classes)[clean[flipped]])
 
 
+GENERATED = ["gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"]
+SIGMAS = 4.5  # a binomial or correlation check at 4.5 standard errors fails by chance about once in 150 000
+
+
+def noisy_splits(name: str, rate: float, kind: str):
+    """A large dataset's (clean labels, noisy labels, inputs) for its training and validation splits."""
+    n = 4000 if name == "mnist1d" else 20_000
+    cfg = small(name, n_train=n, n_val=n, n_test=1, n_unlabeled=0, noise=rate, noise_kind=kind, dim=10)
+    data = build_dataset(cfg, seed=7)
+    return [
+        (data.y_train_clean, data.y_train, data.x_train, data.transition),
+        (data.y_val_clean, data.y_val, data.x_val, data.transition),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "pairflip"])
+@pytest.mark.parametrize("rate", [0.1, 0.3])
+@pytest.mark.parametrize("name", GENERATED)
+def test_label_noise_flips_each_class_at_the_rate_of_the_transition_matrix(name, rate, kind):
+    """Per class, the given labels follow T's row within binomial error, on S and on the validation split."""
+    for clean, noisy, _, transition in noisy_splits(name, rate, kind):
+        for c in np.unique(clean):
+            given = noisy[clean == c]
+            measured = np.bincount(given, minlength=len(transition)) / len(given)
+            error = np.sqrt(transition[c] * (1 - transition[c]) / len(given))
+            assert np.all(np.abs(measured - transition[c]) <= SIGMAS * error + 1e-12), (c, measured, transition[c])
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "pairflip"])
+@pytest.mark.parametrize("name", GENERATED)
+def test_label_flips_are_independent_of_the_inputs_and_of_other_examples(name, kind):
+    """Whether a label flips is uncorrelated with the example's own features and labels and its neighbours'."""
+    for clean, noisy, x, _ in noisy_splits(name, 0.3, kind):
+        flips = (noisy != clean).astype(float)
+        n = len(flips)
+        inputs = x / np.maximum(x.std(0), 1e-12)
+        for lag in range(4):  # lag 0: the example itself; 1-3: the examples drawn just before it
+            shifted = flips[lag:]
+            drawn = np.column_stack([inputs[: n - lag], clean[: n - lag]])
+            corr = np.array([np.corrcoef(shifted, column)[0, 1] for column in drawn.T if column.std() > 0])
+            assert np.all(np.abs(corr) < SIGMAS / np.sqrt(n - lag)), (lag, np.abs(corr).max())
+
+
 def test_gaussian_mixture_bayes_error_matches_monte_carlo_of_the_bayes_classifier():
     cfg = small("gaussian_mixture", n_train=10, n_test=200_000, dim=50, rho=0.2, delta=1.0, noise=0.0)
     data = build_dataset(cfg, 0)
@@ -90,8 +133,14 @@ def test_user_file_is_split_into_train_test_and_pool(tmp_path, suffix):
         with h5py.File(path, "w") as f:
             for k, v in good_arrays().items():
                 f[k] = v
-    data = build_dataset(small("file", path=str(path), n_train=100, n_test=100, n_unlabeled=150, noise=0.1), 0)
-    assert (len(data.x_train), len(data.x_test), len(data.x_pool), data.n_classes) == (100, 100, 150, 2)
+    cfg = small("file", path=str(path), n_train=100, n_test=100, n_unlabeled=150, n_val=50, noise=0.1)
+    data = build_dataset(cfg, 0)
+    sizes = (len(data.x_train), len(data.x_val), len(data.x_test), len(data.x_pool), data.n_classes)
+    assert sizes == (100, 50, 100, 150, 2)
+    rows = {tuple(x) for part in (data.x_train, data.x_val, data.x_test, data.x_pool) for x in part.tolist()}
+    assert len(rows) == 400, "S, validation, test and pool are disjoint parts of the file"
+    smaller_val = build_dataset(cfg.model_copy(update={"n_val": 10}), 0)
+    assert np.array_equal(smaller_val.x_train, data.x_train), "S does not depend on the validation size"
 
 
 @pytest.mark.parametrize(
@@ -125,3 +174,13 @@ def test_unreadable_and_missing_files_are_reported(tmp_path):
 
 def test_every_registered_dataset_is_tested():
     assert set(DATASETS.names()) == {"gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals", "file"}
+
+
+def test_named_random_streams_differ_even_where_their_names_byte_sums_collide():
+    from engine.seeds import stream_rng, stream_seed
+
+    assert sum(b"noise") == sum(b"train"), "the pair that once shared a stream"
+    assert stream_rng(0, "data/noise").random() != stream_rng(0, "data/train").random()
+    seeds = {stream_seed(seed, name) for seed in range(50) for name in ("a", "b", "ab", "ba", "role/teacher")}
+    assert len(seeds) == 250
+    assert stream_seed(2**31 - 1, "mnist1d/train", bits=32) < 2**32, "large seeds stay within numpy's legacy range"

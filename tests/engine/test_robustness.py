@@ -212,8 +212,8 @@ def test_resume_refuses_a_file_from_an_older_format_and_leaves_it_untouched(tmp_
 
     path = tmp_path / "old.h5"
     assert run_all(sweep_config(), path, stop=lambda: True)[-1].status == "stopped"
-    with h5py.File(path, "a") as f:  # as DDX 0.1 wrote it
-        f.attrs["format_version"] = 1
+    with h5py.File(path, "a") as f:  # as DDX 0.2 wrote it, before the random streams were made independent
+        f.attrs["format_version"] = 2
     before = path.read_bytes()
     with pytest.raises(RunFileError, match="older DDX .* start a new run"):
         list(resume(path))

@@ -22,7 +22,7 @@ from tests.engine.helpers import fail_training, run_all, tiny_config
         ({"mode": "hard"}, {"teacher", "student", "baseline"}),
         ({"mode": "soft", "temperature": 2.0}, {"teacher", "student", "baseline"}),
         ({"mode": "soft", "chi": 0.5, "student_data": "both"}, {"teacher", "student", "baseline"}),
-        ({"mode": "self", "alpha": 0.6}, {"teacher", "student", "baseline"}),
+        ({"mode": "self", "alpha": 0.6}, {"student", "baseline"}),  # self-distillation trains no teacher
         ({"mode": "none"}, {"teacher", "baseline"}),
         (
             {"mode": "hard", "teachers": 3, "pool_labels": "random"},
@@ -41,8 +41,40 @@ def test_each_distill_mode_runs_and_records_its_roles(tmp_path, distill, roles):
         assert set(METRICS) | {"epoch"} == set(curves)
         assert list(curves["epoch"]) == [1, 2, 3]
     student = stored.points[0].curves.get("student")
-    if student is not None:
+    if student is not None and "teacher" in roles:
         assert 0 <= student["agreement"][-1] <= 1
+
+
+@pytest.mark.parametrize("batch_models", [True, False])
+def test_budgets_are_per_role_and_every_role_records_steps_and_its_validation_chosen_epoch(tmp_path, batch_models):
+    """The pool is 300 inputs (10 batches of 32), S is 120 (4 batches): equal steps give the baseline 2.5× the epochs."""
+    cfg = tiny_config(
+        data={"n_val": 80},
+        train={"epochs": 3, "student_epochs": 2, "equal_steps": True},
+        sweep={"axis": "teacher.width", "values": [4, 16]},
+        run={"batch_models": batch_models},
+    )
+    run_all(cfg, tmp_path / "run.h5")
+    stored = load_run(tmp_path / "run.h5")
+    for point in stored.points:
+        curves = point.curves
+        assert [len(curves[r]["epoch"]) for r in ("teacher", "student", "baseline")] == [3, 2, 5]
+        assert list(curves["teacher"]["steps"]) == [4, 8, 12]
+        assert curves["student"]["steps"][-1] == curves["baseline"]["steps"][-1] == 20, "equal optimizer steps"
+        for role in ("teacher", "student", "baseline"):
+            val, test = curves[role]["val_error"], curves[role]["test_error"]
+            best = int(np.argmin(val))
+            assert point.final(role, "best_epoch") == curves[role]["epoch"][best]
+            assert point.final(role, "best_test_error") == test[best]
+    assert np.array_equal(stored.summary["baseline.steps"], [20, 20])
+    assert {"student.best_epoch", "student.best_test_error", "teacher.steps"} <= set(stored.summary)
+
+
+def test_without_a_validation_split_no_best_epoch_is_claimed(tmp_path):
+    run_all(tiny_config(data={"n_val": 0}), tmp_path / "run.h5")
+    point = load_run(tmp_path / "run.h5").points[0]
+    assert np.isnan(point.curves["baseline"]["val_error"]).all()
+    assert math.isnan(point.final("baseline", "best_epoch")) and math.isnan(point.final("baseline", "best_test_error"))
 
 
 def test_event_stream_order_and_run_file_round_trip(tmp_path):
