@@ -2,11 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from engine.errors import OutputError
 from engine.runfile import RunData
+from gui.finals import best_epoch
 from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, is_model_role, role_color, role_label
 from gui.state import RunState
 
@@ -36,6 +38,16 @@ def sweep_axes(ax, run: RunData) -> None:
     ax.set_ylabel(f"final {role_label(metric)}")
 
 
+def mark_best_epoch(ax, role: str, curves: dict) -> None:
+    """A star on the role's test error at its lowest validation error, when it has one."""
+    if "val_error" not in curves:
+        return
+    epoch, test = best_epoch(curves["epoch"], curves["val_error"], curves["test_error"])
+    if np.isfinite(epoch):
+        label = f"{role_label(role)} best epoch (validation)"
+        ax.plot([epoch], [test], "*", color=role_color(role), ms=7, mec="black", mew=0.4, label=label)
+
+
 def curves_axes(ax, run: RunData, point: int) -> None:
     record = run.points[point]
     for role, curves in record.curves.items():
@@ -44,6 +56,7 @@ def curves_axes(ax, run: RunData, point: int) -> None:
         color = role_color(role)
         ax.plot(curves["epoch"], curves["test_error"], "-", color=color, lw=1.5, label=f"{role_label(role)} test")
         ax.plot(curves["epoch"], curves["train_error"], "--", color=color, lw=1, label=f"{role_label(role)} train")
+        mark_best_epoch(ax, role, curves)
     ax.set_xlabel("epoch")
     ax.set_ylabel("error")
     values = ", ".join(f"{k} = {v:g}" for k, v in record.values.items())

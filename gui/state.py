@@ -6,9 +6,10 @@ import numpy as np
 
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
 from engine.runfile import MAIN_ROLES, RunData
+from gui.finals import best_epoch, final_metrics
 from gui.palette import is_model_role
 
-CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error")
+CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error")
 
 
 class CurveBuffer:
@@ -41,6 +42,12 @@ class CurveBuffer:
     def view(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """Epochs and values filled so far (views, no copy)."""
         return self.epoch[: self.count], self.series[metric][: self.count]
+
+    def best(self) -> tuple[float, float] | None:
+        """(epoch, test error) where the validation error so far is lowest; None without one."""
+        epochs, val = self.view("val_error")
+        epoch, test = best_epoch(epochs, val, self.view("test_error")[1])
+        return None if np.isnan(epoch) else (epoch, test)
 
     @classmethod
     def from_arrays(cls, curves: dict[str, np.ndarray]) -> "CurveBuffer":
@@ -96,7 +103,7 @@ class RunState:
         """The state of a run file: every finished point, and the last point's curves and arrays."""
         state = cls.from_config(data.config, int(data.attrs.get("total_points", len(data.points))))
         for p in data.points:
-            final = {r: {m: float(s[-1]) for m, s in c.items() if len(s)} for r, c in p.curves.items()}
+            final = final_metrics(p.curves)
             state.points.append(PointResult(p.index, p.seed, p.values, final, p.attrs.get("bayes_error")))
         if data.points:
             last = data.points[-1]
