@@ -10,6 +10,8 @@ from gui.finals import best_epoch, final_metrics
 from gui.palette import is_model_role
 
 CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error")
+# First sweep axes that set the size of the teacher, so the teacher can interpolate beyond some value.
+TEACHER_SIZE_AXES = {"teacher.width": None, "data.dim": "linear_regression"}
 
 
 class CurveBuffer:
@@ -80,6 +82,7 @@ class RunState:
     """
 
     name: str = ""
+    dataset: str = ""
     axes: list[str] = field(default_factory=list)
     grid: list[list[float]] = field(default_factory=list)
     total_points: int = 0
@@ -96,7 +99,8 @@ class RunState:
         pairs = [(sweep["axis"], sweep["values"]), (sweep["axis2"], sweep["values2"])]
         axes = [a for a, _ in pairs if a]
         grid = [list(v) for a, v in pairs if a]
-        return cls(name=config["run"]["name"], axes=axes, grid=grid, total_points=total_points)
+        dataset = config.get("data", {}).get("dataset", "")
+        return cls(name=config["run"]["name"], dataset=dataset, axes=axes, grid=grid, total_points=total_points)
 
     @classmethod
     def from_run(cls, data: RunData) -> "RunState":
@@ -183,8 +187,22 @@ class RunState:
         std = np.array([np.std(groups[x]) for x in xs])
         return xs, mean, std
 
+    def sweeps_teacher_size(self) -> bool:
+        """Whether the first axis is a size of the teacher: its width, or the input dimension d of
+        linear regression (whose teacher has one feature per input)."""
+        if not self.axes or self.axes[0] not in TEACHER_SIZE_AXES:
+            return False
+        dataset = TEACHER_SIZE_AXES[self.axes[0]]
+        return dataset is None or dataset == self.dataset
+
     def interpolation_threshold(self) -> float | None:
-        """The first axis value at which the teacher's (noisy) train error reaches 0 on every seed."""
+        """The first teacher size at which the teacher's (noisy) train error reaches 0 on every point.
+
+        None when the first axis is not a size of the teacher: on other axes (pool size, α, noise)
+        a zero train error marks no threshold.
+        """
+        if not self.sweeps_teacher_size():
+            return None
         xs, mean, _ = self.sweep_stats("teacher", "train_error")
         reached = xs[mean <= 0]
         return float(reached[0]) if len(reached) else None

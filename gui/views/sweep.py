@@ -46,9 +46,9 @@ class SweepView(PlotView):
     """A final metric vs the first sweep axis; overlaid runs differ by line style.
 
     Closed-form reference roles (theory, ridgeless, Bayes-optimal errors) are dashed; a run holding
-    them opens on the metric they predict. A vertical line marks the interpolation threshold (first
-    value where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the
-    data know it.
+    them opens on the metric they predict. When the first axis is a size of the teacher, a vertical
+    line marks the interpolation threshold (first size where the teacher's train error is 0) and a
+    horizontal line the Bayes-optimal error when the data know it.
     """
 
     title = "Sweep"
