@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from engine.errors import OutputError
 from engine.runfile import RunData
 from gui.finals import best_epoch
-from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, is_model_role, role_color, role_label
+from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, is_model_role, role_color, role_label, sweep_axis_label
 from gui.state import RunState
 
 FIGURE_KINDS = ("sweep", "curves")
@@ -35,7 +35,7 @@ def sweep_axes(ax, run: RunData) -> None:
     if state.grid and min(state.grid[0]) > 0:
         ax.set_xscale("log")
     ax.set_xlabel(state.axes[0])
-    ax.set_ylabel(f"final {role_label(metric)}")
+    ax.set_ylabel(sweep_axis_label(metric))
 
 
 def mark_best_epoch(ax, role: str, curves: dict) -> None:

@@ -1,4 +1,4 @@
-"""One colour per role, shared by every live view and every exported figure."""
+"""Colours and labels of roles and metrics, shared by every live view and every exported figure."""
 
 import re
 
@@ -20,6 +20,14 @@ THRESHOLD_COLOR = "#ff7f0e"
 CLASS_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d")
 POINT_COLORS = ("#1f4e79", "#a0522d", "#1b5e20", "#8b0000", "#4b0082", "#5d4037", "#880e4f", "#827717")
 RUN_STYLES = ("solid", "dash", "dot", "dashdot")
+METRIC_LABELS = {
+    "best_test_error": "test error at best epoch (validation)",
+    "best_epoch": "best epoch (validation)",
+    "val_error": "validation error",
+    "steps": "optimizer steps",
+}
+# Metrics that are not the last epoch's value, so an axis does not call them "final".
+NOT_FINAL = {"best_test_error", "best_epoch"}
 
 
 def is_model_role(role: str) -> bool:
@@ -38,3 +46,13 @@ def role_color(role: str) -> str:
 
 def role_label(role: str) -> str:
     return role.replace("_", " ")
+
+
+def metric_label(metric: str) -> str:
+    """How a metric reads in a chooser or a legend: 'test error', 'test error at best epoch (validation)'."""
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def sweep_axis_label(metric: str) -> str:
+    """The y label of a sweep: 'final test error', or the metric alone when it is not the last epoch's."""
+    return metric_label(metric) if metric in NOT_FINAL else f"final {metric_label(metric)}"

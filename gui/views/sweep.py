@@ -6,7 +6,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
-from gui.palette import BAYES_COLOR, RUN_STYLES, THRESHOLD_COLOR, is_model_role, role_color, role_label
+from gui.palette import (
+    BAYES_COLOR,
+    RUN_STYLES,
+    THRESHOLD_COLOR,
+    is_model_role,
+    metric_label,
+    role_color,
+    role_label,
+    sweep_axis_label,
+)
 from gui.views.base import PlotView, new_plot
 
 PEN_STYLES = {
@@ -57,7 +66,7 @@ class SweepView(PlotView):
         super().__init__(parent)
         self.metric = QComboBox()
         self.metric.setMinimumContentsLength(16)
-        self.metric.currentTextChanged.connect(self.choose)
+        self.metric.currentIndexChanged.connect(self.choose)
         self.log_x = QCheckBox("log x axis")
         self.log_x.setChecked(True)
         self.log_x.toggled.connect(self.invalidate)
@@ -80,11 +89,15 @@ class SweepView(PlotView):
         self.chosen = ""
 
     def options(self) -> tuple:
-        return (self.log_x.isChecked(), self.metric.currentText())
+        return (self.log_x.isChecked(), self.current_metric())
 
-    def choose(self, metric: str) -> None:
+    def current_metric(self) -> str:
+        """The metric name of the combo's choice (the combo shows its label)."""
+        return self.metric.currentData() or ""
+
+    def choose(self, _index: int) -> None:
         """A metric chosen in the combo (refills block its signals, so this is always a choice)."""
-        self.chosen = metric
+        self.chosen = self.current_metric()
         self.invalidate()
 
     def update_metrics(self) -> str:
@@ -93,12 +106,13 @@ class SweepView(PlotView):
         main = self.states[0][1] if self.states else None
         default = (main.reference_metric() if main else None) or DEFAULT_METRIC
         metric = self.chosen if self.chosen in offered else default
-        items = [self.metric.itemText(i) for i in range(self.metric.count())]
-        if items != offered or metric != self.metric.currentText():
+        items = [self.metric.itemData(i) for i in range(self.metric.count())]
+        if items != offered or metric != self.current_metric():
             self.metric.blockSignals(True)
             self.metric.clear()
-            self.metric.addItems(offered)
-            self.metric.setCurrentText(metric)
+            for name in offered:
+                self.metric.addItem(metric_label(name), name)
+            self.metric.setCurrentIndex(offered.index(metric))
             self.metric.blockSignals(False)
         return metric
 
@@ -114,7 +128,7 @@ class SweepView(PlotView):
             return
         main = self.states[0][1]
         self.plot.setLabel("bottom", main.axes[0])
-        self.plot.setLabel("left", f"final {role_label(metric)}")
+        self.plot.setLabel("left", sweep_axis_label(metric))
         self.plot.setTitle(" vs ".join(label for label, _ in self.states))
         for slot, (label, state) in enumerate(self.states):
             for role in state.roles:

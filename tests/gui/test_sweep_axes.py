@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from gui.figures import sweep_axes
 from gui.state import RunState
 from gui.views import SweepView
-from tests.gui.conftest import synthetic_run
+from tests.gui.conftest import TEST_ERROR, synthetic_run
 
 
 def shown_sweep(qtbot, data) -> SweepView:
@@ -51,3 +51,31 @@ def test_publication_figure_draws_the_threshold_only_on_a_teacher_size_axis(axis
     ax = Figure().add_subplot()
     sweep_axes(ax, synthetic_run(axis, [4, 8, 16]))
     assert ("interpolation threshold" in ax.get_legend_handles_labels()[1]) is drawn
+
+
+def select(view: SweepView, metric: str) -> None:
+    view.metric.setCurrentIndex(view.metric.findData(metric))
+    view.refresh()
+
+
+def test_test_error_at_the_best_epoch_is_offered_with_its_label(qtbot):
+    view = shown_sweep(qtbot, synthetic_run("teacher.width", [4, 8, 16]))
+    offered = {view.metric.itemData(i): view.metric.itemText(i) for i in range(view.metric.count())}
+    assert offered["best_test_error"] == "test error at best epoch (validation)"
+    assert {"best_epoch", "steps", "val_error"} <= set(offered)
+    select(view, "best_test_error")
+    assert view.plot.getAxis("left").labelText == "test error at best epoch (validation)"
+    _, mean = view.curves()["synthetic.teacher.best_test_error_mean"]
+    assert mean == pytest.approx(np.full(3, TEST_ERROR[1]), abs=1e-6), "test error at epoch 2, not the last"
+    select(view, "test_error")
+    assert view.plot.getAxis("left").labelText == "final test error"
+
+
+def test_no_best_epoch_metric_without_a_validation_split(qtbot):
+    data = synthetic_run("teacher.width", [4, 8])
+    for point in data.points:
+        for curves in point.curves.values():
+            curves["val_error"] = np.full(4, np.nan)
+    view = shown_sweep(qtbot, data)
+    offered = [view.metric.itemData(i) for i in range(view.metric.count())]
+    assert "best_test_error" not in offered and "best_epoch" not in offered
