@@ -9,10 +9,40 @@ from matplotlib.figure import Figure
 from engine.errors import OutputError
 from engine.runfile import RunData
 from gui.finals import best_epoch
-from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, is_model_role, role_color, role_label, sweep_axis_label
+from gui.palette import (
+    BAYES_COLOR,
+    SERIES_SYMBOLS,
+    THRESHOLD_COLOR,
+    is_model_role,
+    role_color,
+    role_label,
+    shade,
+    sweep_axis_label,
+)
 from gui.state import RunState
 
 FIGURE_KINDS = ("sweep", "curves")
+# matplotlib's names for the pyqtgraph symbols of SERIES_SYMBOLS.
+MPL_MARKERS = {"t": "v", "d": "D", "star": "*"}
+
+
+def sweep_role(ax, state: RunState, role: str, metric: str) -> None:
+    """One role's mean ± std over seeds; one curve per value of a split second axis, in shades."""
+    seconds = state.second_values()
+    for index, second in enumerate(seconds):
+        xs, mean, std = state.sweep_stats(role, metric, second)
+        if not len(xs):
+            continue
+        color = shade(role_color(role), index, len(seconds))
+        label = role_label(role)
+        if second is None:
+            style = "o-" if is_model_role(role) else "--"
+        else:
+            symbol = SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
+            style = MPL_MARKERS.get(symbol, symbol) + ("-" if is_model_role(role) else "--")
+            label += f" · {state.axes[1]} = {second:g}"
+        ax.plot(xs, mean, style, color=color, lw=1.5, ms=4, label=label)
+        ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
 
 
 def sweep_axes(ax, run: RunData) -> None:
@@ -20,13 +50,7 @@ def sweep_axes(ax, run: RunData) -> None:
     state = RunState.from_run(run)
     metric = state.reference_metric() or "test_error"
     for role in state.roles:
-        xs, mean, std = state.sweep_stats(role, metric)
-        if not len(xs):
-            continue
-        color = role_color(role)
-        style = "o-" if is_model_role(role) else "--"
-        ax.plot(xs, mean, style, color=color, lw=1.5, ms=4, label=role_label(role))
-        ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+        sweep_role(ax, state, role, metric)
     threshold = state.interpolation_threshold()
     if threshold is not None:
         ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", lw=1, label="interpolation threshold")

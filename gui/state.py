@@ -170,15 +170,26 @@ class RunState:
                         return finite[0]
         return None
 
-    def sweep_stats(self, role: str, metric: str = "test_error") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Axis values (first axis), mean and std over seeds and any second axis, sorted by axis value.
+    def second_values(self) -> list[float | None]:
+        """The second-axis values the sweep draws one curve for; [None] when it has fewer than two."""
+        if len(self.axes) < 2 or len(self.grid[1]) < 2:
+            return [None]
+        return list(self.grid[1])
 
-        Non-finite values (a reference role's unpredicted metrics) are left out.
+    def sweep_stats(
+        self, role: str, metric: str = "test_error", second: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Axis values (first axis), mean and std over seeds, sorted by axis value.
+
+        With `second`, only the points at that value of the second axis; without, every point (so a
+        second axis is pooled). Non-finite values (a reference role's unpredicted metrics) are left out.
         """
         if not self.axes:
             return np.zeros(0), np.zeros(0), np.zeros(0)
         groups: dict[float, list[float]] = {}
         for p in self.points:
+            if second is not None and p.values.get(self.axes[1]) != second:
+                continue
             value = p.final.get(role, {}).get(metric, np.nan)
             if np.isfinite(value):
                 groups.setdefault(p.values[self.axes[0]], []).append(value)

@@ -1,4 +1,5 @@
-"""The sweep plot: a final metric against the swept key, mean ± std over seeds per role."""
+"""The sweep plot: a final metric against the swept key, mean ± std over seeds per role (and per value of
+a second swept key)."""
 
 import numpy as np
 import pyqtgraph as pg
@@ -9,11 +10,13 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 from gui.palette import (
     BAYES_COLOR,
     RUN_STYLES,
+    SERIES_SYMBOLS,
     THRESHOLD_COLOR,
     is_model_role,
     metric_label,
     role_color,
     role_label,
+    shade,
     sweep_axis_label,
 )
 from gui.views.base import PlotView, new_plot
@@ -51,13 +54,25 @@ def band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str) -> pg.Fil
     return pg.FillBetweenItem(pg.PlotCurveItem(x, low), pg.PlotCurveItem(x, high), brush=brush)
 
 
+def series_symbol(index: int) -> str:
+    """The symbol of the index-th value of a second sweep axis."""
+    return SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
+
+
+def series_key(role: str, state, second: float | None) -> str:
+    """A curve's name in the CSV export: 'teacher', or 'teacher[data.noise=0.2]' per second-axis value."""
+    return role if second is None else f"{role}[{state.axes[1]}={second:g}]"
+
+
 class SweepView(PlotView):
     """A final metric vs the first sweep axis; overlaid runs differ by line style.
 
-    Closed-form reference roles (theory, ridgeless, Bayes-optimal errors) are dashed; a run holding
-    them opens on the metric they predict. When the first axis is a size of the teacher, a vertical
-    line marks the interpolation threshold (first size where the teacher's train error is 0) and a
-    horizontal line the Bayes-optimal error when the data know it.
+    A second sweep axis gets one curve per value and role, in shades of the role colour with their
+    own symbols, its band spanning seeds only. Closed-form reference roles (theory, ridgeless,
+    Bayes-optimal errors) are dashed; a run holding them opens on the metric they predict. When the
+    first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
+    where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the data
+    know it.
     """
 
     title = "Sweep"
@@ -131,8 +146,10 @@ class SweepView(PlotView):
         self.plot.setLabel("left", sweep_axis_label(metric))
         self.plot.setTitle(" vs ".join(label for label, _ in self.states))
         for slot, (label, state) in enumerate(self.states):
+            seconds = state.second_values()
             for role in state.roles:
-                self.draw_role(slot, label, state, role, metric)
+                for shade_index, second in enumerate(seconds):
+                    self.draw_role(slot, label, state, role, metric, (shade_index, second))
         self.draw_markers(main, metric)
         self.plot.getAxis("bottom").setTicks([log_ticks(main.grid[0])] if self.use_log else None)
         self.fit_range()
@@ -155,23 +172,29 @@ class SweepView(PlotView):
     def positive_axis(self) -> bool:
         return all(min(s.grid[0], default=1) > 0 for _, s in self.states if s.grid)
 
-    def draw_role(self, slot: int, label: str, state, role: str, metric: str) -> None:
-        xs, mean, std = state.sweep_stats(role, metric)
+    def draw_role(self, slot: int, label: str, state, role: str, metric: str, series: tuple) -> None:
+        """One role's curve and seed band; `series` is (index, value) of the second axis, value None
+        when the second axis is not split."""
+        index, second = series
+        xs, mean, std = state.sweep_stats(role, metric, second)
         if not len(xs):
             return
-        color = role_color(role)
+        count = len(state.second_values())
+        color = shade(role_color(role), index, count)
         reference = not is_model_role(role)
         style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
-        name = role_label(role) if len(self.states) == 1 else f"{role_label(role)} · {label}"
+        curve = role_label(role) if second is None else f"{role_label(role)} · {state.axes[1]} = {second:g}"
+        name = curve if len(self.states) == 1 else f"{curve} · {label}"
         if std.any():
             fill = band(np.log10(xs) if self.use_log else xs, mean - std, mean + std, color)
             self.plot.addItem(fill)
             self.bands.append(fill)
         pen = pg.mkPen(color, width=2, style=style)
-        symbol = None if reference else "o"
+        symbol = series_symbol(index) if second is not None else (None if reference else "o")
         self.plot.plot(xs, mean, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
-        self.series[f"{label}.{role}.{metric}_mean"] = (xs, mean)
-        self.series[f"{label}.{role}.{metric}_std"] = (xs, std)
+        key = f"{label}.{series_key(role, state, second)}.{metric}"
+        self.series[f"{key}_mean"] = (xs, mean)
+        self.series[f"{key}_std"] = (xs, std)
 
     def draw_markers(self, state, metric: str) -> None:
         threshold = state.interpolation_threshold()

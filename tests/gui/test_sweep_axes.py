@@ -53,6 +53,38 @@ def test_publication_figure_draws_the_threshold_only_on_a_teacher_size_axis(axis
     assert ("interpolation threshold" in ax.get_legend_handles_labels()[1]) is drawn
 
 
+def noise_grid_run():
+    return synthetic_run("teacher.width", [4, 8, 16], axis2="data.noise", values2=[0.0, 0.2, 0.4], seeds=[0, 1])
+
+
+def test_second_axis_draws_one_curve_per_role_and_value_with_seed_bands(qtbot):
+    view = shown_sweep(qtbot, noise_grid_run())
+    curves = role_curves(view)
+    assert len(curves) == 2 * 3, "teacher and student × three noise levels"
+    assert "teacher · data.noise = 0.2" in legend_texts(view)
+    assert "student · data.noise = 0.4" in legend_texts(view)
+    pens = {c.opts["pen"].color().name() for c in curves}
+    symbols = {c.opts["symbol"] for c in curves}
+    assert len(pens) == 6 and len(symbols) == 3, "noise levels differ in shade and symbol"
+    exported = view.curves()
+    xs, mean = exported["synthetic.teacher[data.noise=0.2].test_error_mean"]
+    assert list(xs) == [4, 8, 16]
+    assert mean == pytest.approx(np.full(3, TEST_ERROR[-1] + 0.2 + 0.0005))
+    _, std = exported["synthetic.teacher[data.noise=0.2].test_error_std"]
+    assert np.all(std < 0.01), "the band spans seeds only, not the noise levels"
+    assert sum(name.endswith("_mean") for name in exported) == 6
+
+
+def test_publication_figure_draws_one_curve_per_role_and_second_axis_value():
+    ax = Figure().add_subplot()
+    sweep_axes(ax, noise_grid_run())
+    labels = ax.get_legend_handles_labels()[1]
+    assert sum("· data.noise =" in label for label in labels) == 6
+    assert "teacher · data.noise = 0" in labels
+    colours = {line.get_color() for line in ax.get_lines() if "data.noise" in line.get_label()}
+    assert len(colours) == 6
+
+
 def select(view: SweepView, metric: str) -> None:
     view.metric.setCurrentIndex(view.metric.findData(metric))
     view.refresh()
