@@ -2,15 +2,47 @@
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from engine.errors import OutputError
 from engine.runfile import RunData
-from gui.palette import BAYES_COLOR, THRESHOLD_COLOR, is_model_role, role_color, role_label
+from gui.finals import best_epoch
+from gui.palette import (
+    BAYES_COLOR,
+    SERIES_SYMBOLS,
+    THRESHOLD_COLOR,
+    is_model_role,
+    role_color,
+    role_label,
+    shade,
+    sweep_axis_label,
+)
 from gui.state import RunState
 
 FIGURE_KINDS = ("sweep", "curves")
+# matplotlib's names for the pyqtgraph symbols of SERIES_SYMBOLS.
+MPL_MARKERS = {"t": "v", "d": "D", "star": "*"}
+
+
+def sweep_role(ax, state: RunState, role: str, metric: str) -> None:
+    """One role's mean ± std over seeds; one curve per value of a split second axis, in shades."""
+    seconds = state.second_values()
+    for index, second in enumerate(seconds):
+        xs, mean, std = state.sweep_stats(role, metric, second)
+        if not len(xs):
+            continue
+        color = shade(role_color(role), index, len(seconds))
+        label = role_label(role)
+        if second is None:
+            style = "o-" if is_model_role(role) else "--"
+        else:
+            symbol = SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
+            style = MPL_MARKERS.get(symbol, symbol) + ("-" if is_model_role(role) else "--")
+            label += f" · {state.axes[1]} = {second:g}"
+        ax.plot(xs, mean, style, color=color, lw=1.5, ms=4, label=label)
+        ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
 
 
 def sweep_axes(ax, run: RunData) -> None:
@@ -18,13 +50,7 @@ def sweep_axes(ax, run: RunData) -> None:
     state = RunState.from_run(run)
     metric = state.reference_metric() or "test_error"
     for role in state.roles:
-        xs, mean, std = state.sweep_stats(role, metric)
-        if not len(xs):
-            continue
-        color = role_color(role)
-        style = "o-" if is_model_role(role) else "--"
-        ax.plot(xs, mean, style, color=color, lw=1.5, ms=4, label=role_label(role))
-        ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+        sweep_role(ax, state, role, metric)
     threshold = state.interpolation_threshold()
     if threshold is not None:
         ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", lw=1, label="interpolation threshold")
@@ -33,7 +59,17 @@ def sweep_axes(ax, run: RunData) -> None:
     if state.grid and min(state.grid[0]) > 0:
         ax.set_xscale("log")
     ax.set_xlabel(state.axes[0])
-    ax.set_ylabel(f"final {role_label(metric)}")
+    ax.set_ylabel(sweep_axis_label(metric))
+
+
+def mark_best_epoch(ax, role: str, curves: dict) -> None:
+    """A star on the role's test error at its lowest validation error, when it has one."""
+    if "val_error" not in curves:
+        return
+    epoch, test = best_epoch(curves["epoch"], curves["val_error"], curves["test_error"])
+    if np.isfinite(epoch):
+        label = f"{role_label(role)} best epoch (validation)"
+        ax.plot([epoch], [test], "*", color=role_color(role), ms=7, mec="black", mew=0.4, label=label)
 
 
 def curves_axes(ax, run: RunData, point: int) -> None:
@@ -44,6 +80,7 @@ def curves_axes(ax, run: RunData, point: int) -> None:
         color = role_color(role)
         ax.plot(curves["epoch"], curves["test_error"], "-", color=color, lw=1.5, label=f"{role_label(role)} test")
         ax.plot(curves["epoch"], curves["train_error"], "--", color=color, lw=1, label=f"{role_label(role)} train")
+        mark_best_epoch(ax, role, curves)
     ax.set_xlabel("epoch")
     ax.set_ylabel("error")
     values = ", ".join(f"{k} = {v:g}" for k, v in record.values.items())

@@ -1,4 +1,4 @@
-"""One colour per role, shared by every live view and every exported figure."""
+"""Colours, symbols and labels of roles and metrics, shared by every live view and every exported figure."""
 
 import re
 
@@ -20,6 +20,16 @@ THRESHOLD_COLOR = "#ff7f0e"
 CLASS_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d")
 POINT_COLORS = ("#1f4e79", "#a0522d", "#1b5e20", "#8b0000", "#4b0082", "#5d4037", "#880e4f", "#827717")
 RUN_STYLES = ("solid", "dash", "dot", "dashdot")
+# Symbols that tell the values of a second sweep axis apart (pyqtgraph names; figures map them).
+SERIES_SYMBOLS = ("o", "s", "t", "d", "star", "p", "h", "+")
+METRIC_LABELS = {
+    "best_test_error": "test error at best epoch (validation)",
+    "best_epoch": "best epoch (validation)",
+    "val_error": "validation error",
+    "steps": "optimizer steps",
+}
+# Metrics that are not the last epoch's value, so an axis does not call them "final".
+NOT_FINAL = {"best_test_error", "best_epoch"}
 
 
 def is_model_role(role: str) -> bool:
@@ -38,3 +48,24 @@ def role_color(role: str) -> str:
 
 def role_label(role: str) -> str:
     return role.replace("_", " ")
+
+
+def metric_label(metric: str) -> str:
+    """How a metric reads in a chooser or a legend: 'test error', 'test error at best epoch (validation)'."""
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def sweep_axis_label(metric: str) -> str:
+    """The y label of a sweep: 'final test error', or the metric alone when it is not the last epoch's."""
+    return metric_label(metric) if metric in NOT_FINAL else f"final {metric_label(metric)}"
+
+
+def shade(color: str, index: int, count: int) -> str:
+    """`color` lightened (low index) to darkened (high index): one shade per value of a second axis."""
+    if count < 2:
+        return color
+    amount = -0.55 + 0.9 * index / (count - 1)
+    target = 0 if amount > 0 else 255
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    mixed = [round(c + (target - c) * abs(amount)) for c in rgb]
+    return "#" + "".join(f"{c:02x}" for c in mixed)

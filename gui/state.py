@@ -6,9 +6,12 @@ import numpy as np
 
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
 from engine.runfile import MAIN_ROLES, RunData
+from gui.finals import best_epoch, final_metrics
 from gui.palette import is_model_role
 
-CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error")
+CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error")
+# First sweep axes that set the size of the teacher, so the teacher can interpolate beyond some value.
+TEACHER_SIZE_AXES = {"teacher.width": None, "data.dim": "linear_regression"}
 
 
 class CurveBuffer:
@@ -42,6 +45,12 @@ class CurveBuffer:
         """Epochs and values filled so far (views, no copy)."""
         return self.epoch[: self.count], self.series[metric][: self.count]
 
+    def best(self) -> tuple[float, float] | None:
+        """(epoch, test error) where the validation error so far is lowest; None without one."""
+        epochs, val = self.view("val_error")
+        epoch, test = best_epoch(epochs, val, self.view("test_error")[1])
+        return None if np.isnan(epoch) else (epoch, test)
+
     @classmethod
     def from_arrays(cls, curves: dict[str, np.ndarray]) -> "CurveBuffer":
         epochs = np.asarray(curves.get("epoch", []), dtype=float)
@@ -73,6 +82,7 @@ class RunState:
     """
 
     name: str = ""
+    dataset: str = ""
     axes: list[str] = field(default_factory=list)
     grid: list[list[float]] = field(default_factory=list)
     total_points: int = 0
@@ -89,14 +99,15 @@ class RunState:
         pairs = [(sweep["axis"], sweep["values"]), (sweep["axis2"], sweep["values2"])]
         axes = [a for a, _ in pairs if a]
         grid = [list(v) for a, v in pairs if a]
-        return cls(name=config["run"]["name"], axes=axes, grid=grid, total_points=total_points)
+        dataset = config.get("data", {}).get("dataset", "")
+        return cls(name=config["run"]["name"], dataset=dataset, axes=axes, grid=grid, total_points=total_points)
 
     @classmethod
     def from_run(cls, data: RunData) -> "RunState":
         """The state of a run file: every finished point, and the last point's curves and arrays."""
         state = cls.from_config(data.config, int(data.attrs.get("total_points", len(data.points))))
         for p in data.points:
-            final = {r: {m: float(s[-1]) for m, s in c.items() if len(s)} for r, c in p.curves.items()}
+            final = final_metrics(p.curves)
             state.points.append(PointResult(p.index, p.seed, p.values, final, p.attrs.get("bayes_error")))
         if data.points:
             last = data.points[-1]
@@ -159,15 +170,26 @@ class RunState:
                         return finite[0]
         return None
 
-    def sweep_stats(self, role: str, metric: str = "test_error") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Axis values (first axis), mean and std over seeds and any second axis, sorted by axis value.
+    def second_values(self) -> list[float | None]:
+        """The second-axis values the sweep draws one curve for; [None] when it has fewer than two."""
+        if len(self.axes) < 2 or len(self.grid[1]) < 2:
+            return [None]
+        return list(self.grid[1])
 
-        Non-finite values (a reference role's unpredicted metrics) are left out.
+    def sweep_stats(
+        self, role: str, metric: str = "test_error", second: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Axis values (first axis), mean and std over seeds, sorted by axis value.
+
+        With `second`, only the points at that value of the second axis; without, every point (so a
+        second axis is pooled). Non-finite values (a reference role's unpredicted metrics) are left out.
         """
         if not self.axes:
             return np.zeros(0), np.zeros(0), np.zeros(0)
         groups: dict[float, list[float]] = {}
         for p in self.points:
+            if second is not None and p.values.get(self.axes[1]) != second:
+                continue
             value = p.final.get(role, {}).get(metric, np.nan)
             if np.isfinite(value):
                 groups.setdefault(p.values[self.axes[0]], []).append(value)
@@ -176,8 +198,22 @@ class RunState:
         std = np.array([np.std(groups[x]) for x in xs])
         return xs, mean, std
 
+    def sweeps_teacher_size(self) -> bool:
+        """Whether the first axis is a size of the teacher: its width, or the input dimension d of
+        linear regression (whose teacher has one feature per input)."""
+        if not self.axes or self.axes[0] not in TEACHER_SIZE_AXES:
+            return False
+        dataset = TEACHER_SIZE_AXES[self.axes[0]]
+        return dataset is None or dataset == self.dataset
+
     def interpolation_threshold(self) -> float | None:
-        """The first axis value at which the teacher's (noisy) train error reaches 0 on every seed."""
+        """The first teacher size at which the teacher's (noisy) train error reaches 0 on every point.
+
+        None when the first axis is not a size of the teacher: on other axes (pool size, α, noise)
+        a zero train error marks no threshold.
+        """
+        if not self.sweeps_teacher_size():
+            return None
         xs, mean, _ = self.sweep_stats("teacher", "train_error")
         reached = xs[mean <= 0]
         return float(reached[0]) if len(reached) else None

@@ -1,4 +1,5 @@
-"""Learning curves: train and test error against epoch for every role of the current point."""
+"""Learning curves: train and test error against epoch for every role of the current point, with the
+epoch a validation split would pick."""
 
 import numpy as np
 import pyqtgraph as pg
@@ -10,7 +11,10 @@ from gui.views.base import PlotView, new_plot
 
 
 class LearningCurvesView(PlotView):
-    """Test error (solid) and train error (dashed) per role; train error on noisy or clean labels."""
+    """Test error (solid) and train error (dashed) per role; train error on noisy or clean labels.
+
+    A star on each role's test-error curve marks its best epoch: the lowest validation error so far.
+    """
 
     title = "Learning curves"
 
@@ -28,6 +32,7 @@ class LearningCurvesView(PlotView):
         self.layout_.addWidget(self.graphics, 1)
         self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.markers: dict[str, pg.InfiniteLine] = {}
+        self.best: dict[str, pg.PlotDataItem] = {}
 
     def options(self) -> tuple:
         return (self.log_x.isChecked(), self.clean.isChecked())
@@ -62,6 +67,9 @@ class LearningCurvesView(PlotView):
                     curve.setData(x, y, symbol="o" if len(x) == 1 else None, symbolSize=7)
                     shown.add((role, kind))
                 self.mark_divergence(role, buffer)
+                self.mark_best(role, buffer)
+        for role in set(self.best) - {role for role, _ in shown}:
+            self.drop_best(role)
         for key, curve in self.items.items():
             if key not in shown:
                 curve.setData([], [])
@@ -84,6 +92,27 @@ class LearningCurvesView(PlotView):
             marker.setValue(np.log10(epoch) if self.log_x.isChecked() else epoch)
             marker.label.setFormat(f"{role_label(role)} diverged at epoch {int(epoch)}")
 
+    def mark_best(self, role: str, buffer) -> None:
+        """A star in the role colour at (best epoch, test error there); none without a validation error."""
+        best = buffer.best()
+        if best is None:
+            self.drop_best(role)
+            return
+        if role not in self.best:
+            color = role_color(role)
+            name = f"{role_label(role)} best epoch (validation)"
+            self.best[role] = self.plot.plot(
+                [], [], pen=None, symbol="star", symbolSize=14, symbolBrush=color, symbolPen="k", name=name
+            )
+        self.best[role].setData([best[0]], [best[1]])
+
+    def drop_best(self, role: str) -> None:
+        """Remove a role's best-epoch star and its legend entry."""
+        if role in self.best:
+            item = self.best.pop(role)
+            self.plot.legend.removeItem(item)
+            self.plot.removeItem(item)
+
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         out = {}
         for (role, kind), curve in self.items.items():
@@ -91,4 +120,7 @@ class LearningCurvesView(PlotView):
             if x is not None and len(x):
                 metric = self.train_metric() if kind == "train" else "test_error"
                 out[f"{role}.{metric}"] = (np.asarray(x), np.asarray(y))
+        for role, star in self.best.items():
+            x, y = star.getOriginalDataset()
+            out[f"{role}.best_epoch"] = (np.asarray(x), np.asarray(y))
         return out

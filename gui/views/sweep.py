@@ -1,4 +1,5 @@
-"""The sweep plot: a final metric against the swept key, mean ± std over seeds per role."""
+"""The sweep plot: a final metric against the swept key, mean ± std over seeds per role (and per value of
+a second swept key)."""
 
 import numpy as np
 import pyqtgraph as pg
@@ -6,7 +7,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
-from gui.palette import BAYES_COLOR, RUN_STYLES, THRESHOLD_COLOR, is_model_role, role_color, role_label
+from gui.palette import (
+    BAYES_COLOR,
+    RUN_STYLES,
+    SERIES_SYMBOLS,
+    THRESHOLD_COLOR,
+    is_model_role,
+    metric_label,
+    role_color,
+    role_label,
+    shade,
+    sweep_axis_label,
+)
 from gui.views.base import PlotView, new_plot
 
 PEN_STYLES = {
@@ -42,13 +54,25 @@ def band(x: np.ndarray, low: np.ndarray, high: np.ndarray, color: str) -> pg.Fil
     return pg.FillBetweenItem(pg.PlotCurveItem(x, low), pg.PlotCurveItem(x, high), brush=brush)
 
 
+def series_symbol(index: int) -> str:
+    """The symbol of the index-th value of a second sweep axis."""
+    return SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
+
+
+def series_key(role: str, state, second: float | None) -> str:
+    """A curve's name in the CSV export: 'teacher', or 'teacher[data.noise=0.2]' per second-axis value."""
+    return role if second is None else f"{role}[{state.axes[1]}={second:g}]"
+
+
 class SweepView(PlotView):
     """A final metric vs the first sweep axis; overlaid runs differ by line style.
 
-    Closed-form reference roles (theory, ridgeless, Bayes-optimal errors) are dashed; a run holding
-    them opens on the metric they predict. A vertical line marks the interpolation threshold (first
-    value where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the
-    data know it.
+    A second sweep axis gets one curve per value and role, in shades of the role colour with their
+    own symbols, its band spanning seeds only. Closed-form reference roles (theory, ridgeless,
+    Bayes-optimal errors) are dashed; a run holding them opens on the metric they predict. When the
+    first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
+    where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the data
+    know it.
     """
 
     title = "Sweep"
@@ -57,7 +81,7 @@ class SweepView(PlotView):
         super().__init__(parent)
         self.metric = QComboBox()
         self.metric.setMinimumContentsLength(16)
-        self.metric.currentTextChanged.connect(self.choose)
+        self.metric.currentIndexChanged.connect(self.choose)
         self.log_x = QCheckBox("log x axis")
         self.log_x.setChecked(True)
         self.log_x.toggled.connect(self.invalidate)
@@ -80,11 +104,15 @@ class SweepView(PlotView):
         self.chosen = ""
 
     def options(self) -> tuple:
-        return (self.log_x.isChecked(), self.metric.currentText())
+        return (self.log_x.isChecked(), self.current_metric())
 
-    def choose(self, metric: str) -> None:
+    def current_metric(self) -> str:
+        """The metric name of the combo's choice (the combo shows its label)."""
+        return self.metric.currentData() or ""
+
+    def choose(self, _index: int) -> None:
         """A metric chosen in the combo (refills block its signals, so this is always a choice)."""
-        self.chosen = metric
+        self.chosen = self.current_metric()
         self.invalidate()
 
     def update_metrics(self) -> str:
@@ -93,12 +121,13 @@ class SweepView(PlotView):
         main = self.states[0][1] if self.states else None
         default = (main.reference_metric() if main else None) or DEFAULT_METRIC
         metric = self.chosen if self.chosen in offered else default
-        items = [self.metric.itemText(i) for i in range(self.metric.count())]
-        if items != offered or metric != self.metric.currentText():
+        items = [self.metric.itemData(i) for i in range(self.metric.count())]
+        if items != offered or metric != self.current_metric():
             self.metric.blockSignals(True)
             self.metric.clear()
-            self.metric.addItems(offered)
-            self.metric.setCurrentText(metric)
+            for name in offered:
+                self.metric.addItem(metric_label(name), name)
+            self.metric.setCurrentIndex(offered.index(metric))
             self.metric.blockSignals(False)
         return metric
 
@@ -114,11 +143,13 @@ class SweepView(PlotView):
             return
         main = self.states[0][1]
         self.plot.setLabel("bottom", main.axes[0])
-        self.plot.setLabel("left", f"final {role_label(metric)}")
+        self.plot.setLabel("left", sweep_axis_label(metric))
         self.plot.setTitle(" vs ".join(label for label, _ in self.states))
         for slot, (label, state) in enumerate(self.states):
+            seconds = state.second_values()
             for role in state.roles:
-                self.draw_role(slot, label, state, role, metric)
+                for shade_index, second in enumerate(seconds):
+                    self.draw_role(slot, label, state, role, metric, (shade_index, second))
         self.draw_markers(main, metric)
         self.plot.getAxis("bottom").setTicks([log_ticks(main.grid[0])] if self.use_log else None)
         self.fit_range()
@@ -141,23 +172,29 @@ class SweepView(PlotView):
     def positive_axis(self) -> bool:
         return all(min(s.grid[0], default=1) > 0 for _, s in self.states if s.grid)
 
-    def draw_role(self, slot: int, label: str, state, role: str, metric: str) -> None:
-        xs, mean, std = state.sweep_stats(role, metric)
+    def draw_role(self, slot: int, label: str, state, role: str, metric: str, series: tuple) -> None:
+        """One role's curve and seed band; `series` is (index, value) of the second axis, value None
+        when the second axis is not split."""
+        index, second = series
+        xs, mean, std = state.sweep_stats(role, metric, second)
         if not len(xs):
             return
-        color = role_color(role)
+        count = len(state.second_values())
+        color = shade(role_color(role), index, count)
         reference = not is_model_role(role)
         style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
-        name = role_label(role) if len(self.states) == 1 else f"{role_label(role)} · {label}"
+        curve = role_label(role) if second is None else f"{role_label(role)} · {state.axes[1]} = {second:g}"
+        name = curve if len(self.states) == 1 else f"{curve} · {label}"
         if std.any():
             fill = band(np.log10(xs) if self.use_log else xs, mean - std, mean + std, color)
             self.plot.addItem(fill)
             self.bands.append(fill)
         pen = pg.mkPen(color, width=2, style=style)
-        symbol = None if reference else "o"
+        symbol = series_symbol(index) if second is not None else (None if reference else "o")
         self.plot.plot(xs, mean, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
-        self.series[f"{label}.{role}.{metric}_mean"] = (xs, mean)
-        self.series[f"{label}.{role}.{metric}_std"] = (xs, std)
+        key = f"{label}.{series_key(role, state, second)}.{metric}"
+        self.series[f"{key}_mean"] = (xs, mean)
+        self.series[f"{key}_std"] = (xs, std)
 
     def draw_markers(self, state, metric: str) -> None:
         threshold = state.interpolation_threshold()

@@ -4,10 +4,12 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QThreadPool  # noqa: E402
 
 from engine.presets import load_preset  # noqa: E402
+from engine.runfile import PointRecord, RunData  # noqa: E402
 from engine.runner import run  # noqa: E402
 
 TINY = [
@@ -80,3 +82,41 @@ def other_run_file(tmp_path_factory):
     for _ in run(tiny_config("data.noise=0.3"), path):
         pass
     return path
+
+
+VAL_ERROR = [0.5, 0.3, 0.4, 0.35]
+TEST_ERROR = [0.5, 0.32, 0.41, 0.36]
+
+
+def synthetic_curves(offset: float, interpolates: bool, validation: bool = True) -> dict:
+    """Four epochs of a model role, whose validation error is lowest at epoch 2."""
+    return {
+        "epoch": np.arange(1.0, 5.0),
+        "train_error": np.array([0.3, 0.2, 0.1, 0.0 if interpolates else 0.05]),
+        "test_error": np.array(TEST_ERROR) + offset,
+        "val_error": np.array(VAL_ERROR) + offset if validation else np.full(4, np.nan),
+        "steps": np.array([10.0, 20.0, 30.0, 40.0]),
+    }
+
+
+def synthetic_run(axis: str, values, dataset: str = "moons", axis2: str = "", values2=(), seeds=(0,)):
+    """A run file's contents made in memory, as the engine will write them: val_error and steps per epoch.
+
+    Teacher and student; the teacher interpolates (train error 0) from the second value of the first
+    axis on; each value of the second axis adds itself to the errors, each seed adds 0.001.
+    """
+    sweep = {"axis": axis, "values": list(values), "axis2": axis2, "values2": list(values2), "seeds": list(seeds)}
+    config = {"run": {"name": "synthetic"}, "data": {"dataset": dataset}, "sweep": sweep}
+    points = []
+    for i, value in enumerate(values):
+        for second in values2 or [None]:
+            for seed in seeds:
+                offset = (second or 0.0) + 0.001 * seed
+                point_values = {axis: value} | ({axis2: second} if axis2 else {})
+                curves = {
+                    "teacher": synthetic_curves(offset, interpolates=i >= 1),
+                    "student": synthetic_curves(offset + 0.05, interpolates=False),
+                }
+                points.append(PointRecord(len(points), seed, point_values, curves))
+    total = {"total_points": len(points)}
+    return RunData("synthetic.h5", total, config, "complete", points, summary={})

@@ -59,13 +59,13 @@ def visible_titles(window):
 
 def test_hastie_sweep_opens_on_test_loss_with_dashed_references(window, runs):
     sweep = shown(window, runs["hastie"], SweepView)
-    assert sweep.metric.currentText() == "test_loss"
+    assert sweep.current_metric() == "test_loss"
     curves = sweep.curves()
     for role in ("theory", "ridgeless"):
         xs, mean = curves[f"hastie-ridgeless-quick.{role}.test_loss_mean"]
         assert len(xs) == 3 and np.isfinite(mean).all()
     assert {"Sampler", "NTK", "Heatmap", "Decision regions"}.isdisjoint(visible_titles(window))
-    sweep.metric.setCurrentText("test_error")
+    sweep.metric.setCurrentIndex(sweep.metric.findData("test_error"))
     sweep.refresh()
     assert not any(name.startswith("hastie-ridgeless-quick.theory") for name in sweep.curves())
 

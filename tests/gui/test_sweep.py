@@ -53,8 +53,8 @@ def test_log_ticks_are_few_and_labelled():
 
 
 def test_metric_chooser_redraws_another_metric(sweep):
-    assert sweep.metric.currentText() == "test_error"
-    sweep.metric.setCurrentText("train_error")
+    assert sweep.current_metric() == "test_error" and sweep.metric.currentText() == "test error"
+    sweep.metric.setCurrentIndex(sweep.metric.findData("train_error"))
     sweep.refresh()
     assert "tiny.teacher.train_error_mean" in sweep.curves()
     assert "final train error" in sweep.plot.getAxis("left").labelText
