@@ -55,12 +55,20 @@ def final_metrics(curves: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[st
     finals = {}
     for role, series in curves.items():
         final = {metric: float(values[-1]) for metric, values in series.items() if len(values)}
-        val = np.asarray(series.get("val_error", []), dtype=float)
-        best = int(np.nanargmin(val)) if np.isfinite(val).any() else None
-        final["best_epoch"] = math.nan if best is None else float(series["epoch"][best])
-        final["best_test_error"] = math.nan if best is None else float(series["test_error"][best])
+        nothing = np.zeros(0)
+        epochs, val, test = (series.get(k, nothing) for k in ("epoch", "val_error", "test_error"))
+        final["best_epoch"], final["best_test_error"] = best_epoch(epochs, val, test)
         finals[role] = final
     return finals
+
+
+def best_epoch(epochs: np.ndarray, val_error: np.ndarray, test_error: np.ndarray) -> tuple[float, float]:
+    """The epoch of lowest validation error (the first on ties) and the test error there; NaNs without one."""
+    val_error = np.asarray(val_error, dtype=float)
+    if not np.isfinite(val_error).any():
+        return math.nan, math.nan
+    at = int(np.nanargmin(val_error))
+    return float(epochs[at]), float(test_error[at])
 
 
 @dataclass

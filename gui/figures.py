@@ -7,8 +7,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from engine.errors import OutputError
-from engine.runfile import RunData
-from gui.finals import best_epoch
+from engine.runfile import RunData, best_epoch
 from gui.palette import (
     BAYES_COLOR,
     SERIES_SYMBOLS,

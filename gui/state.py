@@ -5,8 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
-from engine.runfile import MAIN_ROLES, RunData
-from gui.finals import best_epoch, final_metrics
+from engine.runfile import MAIN_ROLES, RunData, best_epoch, final_metrics
 from gui.palette import is_model_role
 
 CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error")

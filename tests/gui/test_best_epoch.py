@@ -5,8 +5,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from engine.events import EpochMetrics, PointFinished, PointStarted
+from engine.runfile import final_metrics
 from gui.figures import curves_axes
-from gui.finals import final_metrics
 from gui.state import RunState
 from gui.views import LearningCurvesView
 from tests.gui.conftest import TEST_ERROR, VAL_ERROR, synthetic_curves, synthetic_run

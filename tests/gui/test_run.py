@@ -32,7 +32,8 @@ def test_tiny_run_completes_and_every_plot_holds_data(window, qtbot):
         v.refresh()
     curves = view(window, LearningCurvesView).curves()
     assert {"teacher.test_error", "student.test_error", "baseline.train_error"} <= set(curves)
-    assert all(len(x) == 3 for x, _ in curves.values())
+    assert all(len(x) == (1 if name.endswith(".best_epoch") else 3) for name, (x, _) in curves.items())
+    assert {"teacher.best_epoch", "student.best_epoch", "baseline.best_epoch"} <= set(curves)
     sweep = view(window, SweepView).curves()
     assert len(sweep["tiny.teacher.test_error_mean"][0]) == 2
     heat = view(window, HeatmapView).values

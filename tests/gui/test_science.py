@@ -57,13 +57,14 @@ def visible_titles(window):
     return {window.tabs.tabText(i) for i in range(window.tabs.count()) if window.tabs.isTabVisible(i)}
 
 
-def test_hastie_sweep_opens_on_test_loss_with_dashed_references(window, runs):
+def test_hastie_sweep_opens_on_excess_risk_with_dashed_references_and_no_model_role(window, runs):
     sweep = shown(window, runs["hastie"], SweepView)
-    assert sweep.current_metric() == "test_loss"
+    assert sweep.current_metric() == "excess_risk"
     curves = sweep.curves()
     for role in ("theory", "ridgeless"):
-        xs, mean = curves[f"hastie-ridgeless-quick.{role}.test_loss_mean"]
+        xs, mean = curves[f"hastie-ridgeless-quick.{role}.excess_risk_mean"]
         assert len(xs) == 3 and np.isfinite(mean).all()
+    assert not any(".teacher." in name for name in curves), "the teacher's loss is another quantity"
     assert {"Sampler", "NTK", "Heatmap", "Decision regions"}.isdisjoint(visible_titles(window))
     sweep.metric.setCurrentIndex(sweep.metric.findData("test_error"))
     sweep.refresh()
