@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine import __version__
+from engine.compare import comparisons
 from engine.errors import DDXError, UsageError
 from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
 from engine.presets import list_presets, load_preset
@@ -125,6 +126,33 @@ def print_summary(data) -> None:
         print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
 
 
+def print_comparisons(data) -> None:
+    """Student vs baseline per swept value, mean over seeds: final and best-epoch errors, steps, margins."""
+    found = [c for c in comparisons(data) if math.isfinite(c.test_error["student"])]
+    if not found:
+        return
+    print()
+    print("student vs baseline, mean over seeds (best = test error at the epoch of lowest validation error;")
+    print("margin = baseline − student, ± its standard error over seeds):")
+    header = [*data.axes, "seeds", "teacher", "student", "baseline", "baseline best", "steps t/s/b"]
+    header += ["margin vs final", "margin vs best"]
+    rows = []
+    for c in found:
+        steps = "/".join(fmt(c.steps[r]) for r in ("teacher", "student", "baseline"))
+        margins = [
+            f"{m.mean:+.3f} ± {m.standard_error:.3f} ({m.in_standard_errors:+.1f} SE)"
+            for m in (c.over_final, c.over_best)
+        ]
+        errors = [fmt(c.test_error[r]) for r in ("teacher", "student", "baseline")]
+        rows.append(
+            [*(fmt(c.values[a]) for a in data.axes), c.seeds, *errors, fmt(c.best_test_error["baseline"]), steps]
+        )
+        rows[-1] += margins
+    widths = [max(len(str(cell)) for cell in col) for col in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths, strict=True)))
+
+
 def cmd_show(args) -> int:
     data = load_run(args.path)
     a = data.attrs
@@ -142,6 +170,7 @@ def cmd_show(args) -> int:
         print(f"sweep:       {', '.join(data.axes)} over seeds {sweep['seeds']}")
     print()
     print_summary(data)
+    print_comparisons(data)
     return 0
 
 
