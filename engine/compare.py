@@ -12,6 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 
 ROLES = ("teacher", "student", "baseline")
+# A teacher interpolates S when it misfits at most this share of it, noisy labels included: Adam's
+# mini-batch noise can leave one example in a thousand unfit long after the rest are memorized.
+INTERPOLATED = 0.005
+
+
+def interpolation_threshold(sizes, train_errors) -> float | None:
+    """The smallest teacher size whose noisy train error is at most INTERPOLATED, or None.
+
+    `train_errors` is the teacher's train error at each size (mean over seeds, or one seed).
+    """
+    reached = [s for s, e in sorted(zip(sizes, train_errors, strict=True)) if e <= INTERPOLATED]
+    return float(reached[0]) if reached else None
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,19 @@ class DataConfig(Section):
     noise: float = Field(0.15, ge=0, lt=1, description="label noise rate on the training labels")
     noise_kind: NoiseKind = Field("symmetric", description="symmetric (uniform other class) or pairflip (c → c+1)")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="data seed; each sweep seed adds to it")
-    dim: int = Field(200, ge=1, le=100_000, description="input dimension d of the Gaussian mixture")
+    dim: int = Field(200, ge=1, le=100_000, description="input dimension d (Gaussian mixture, regression, clusters)")
     rho: float = Field(0.2, gt=0, lt=1, description="share ρ of class 1 in the Gaussian mixture")
     delta: float = Field(1.0, gt=0, le=100, description="noise variance Δ of the Gaussian mixture")
     signal: float = Field(1.0, ge=0, le=100, description="norm r = ‖β‖ of the linear regression's coefficients")
     target_noise: float = Field(0.5, ge=0, le=100, description="std σ of the linear regression's target noise")
-    input_noise: float = Field(0.1, ge=0, le=10, description="std of Gaussian input noise for 2-D datasets")
-    n_classes: int = Field(3, ge=2, le=20, description="number of spiral arms (classes)")
+    input_noise: float = Field(
+        0.1, ge=0, le=10, description="std of Gaussian input noise (2-D datasets) or around each cluster's centre"
+    )
+    n_classes: int = Field(3, ge=2, le=20, description="number of classes (spiral arms, cluster classes)")
+    clusters_per_class: int = Field(6, ge=1, le=1000, description="Gaussian blobs per class (clusters)")
+    informative_dim: int = Field(8, ge=1, le=100_000, description="coordinates that hold the clusters' centres")
+    cluster_spread: float = Field(2.5, gt=0, le=1000, description="std of the clusters' centres")
+    nuisance_std: float = Field(2.0, ge=0, le=1000, description="std of the clusters' uninformative coordinates")
     path: str = Field("", description="path of an .npz or .h5 file with X, y (dataset 'file')")
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.compare import interpolation_threshold
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
 from engine.runfile import MAIN_ROLES, RunData, best_epoch, final_metrics
 from gui.palette import is_model_role
@@ -206,16 +207,15 @@ class RunState:
         return dataset is None or dataset == self.dataset
 
     def interpolation_threshold(self) -> float | None:
-        """The first teacher size at which the teacher's (noisy) train error reaches 0 on every point.
+        """The first teacher size at which the teacher fits its noisy labels (mean over points, see
+        `engine.compare.interpolation_threshold`).
 
         None when the first axis is not a size of the teacher: on other axes (pool size, α, noise)
         a zero train error marks no threshold.
         """
         if not self.sweeps_teacher_size():
             return None
-        xs, mean, _ = self.sweep_stats("teacher", "train_error")
-        reached = xs[mean <= 0]
-        return float(reached[0]) if len(reached) else None
+        return interpolation_threshold(*self.sweep_stats("teacher", "train_error")[:2])
 
     def grid_values(self, role: str, metric: str = "test_error") -> np.ndarray:
         """Mean over seeds of a final metric on the two-axis grid; NaN where no point finished yet."""

@@ -1,6 +1,6 @@
 """Datasets, each registered by name; `build_dataset` adds label noise to a generator's clean splits."""
 
-from engine.datasets import file, gaussian_mixture, linear_regression, mnist1d_data, toy2d  # noqa: F401  (registration)
+from engine.datasets import clusters, file, gaussian_mixture, linear_regression, mnist1d_data, toy2d  # noqa: F401  (registration)
 from engine.datasets.base import DATASETS, Dataset, Splits, split_rng
 from engine.datasets.noise import NOISE_KINDS, corrupt_labels, transition_matrix
 

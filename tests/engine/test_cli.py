@@ -39,7 +39,7 @@ def test_presets_lists_quickstart_with_its_description():
     out = cli("presets")
     assert out.returncode == 0
     line = next(line for line in out.stdout.splitlines() if line.startswith("quickstart"))
-    assert "MNIST-1D" in line
+    assert "Gaussian clusters" in line
 
 
 def test_run_then_show_a_small_two_point_sweep(tmp_path):

@@ -16,7 +16,7 @@ def small(dataset: str, **kw) -> DataConfig:
     return DataConfig(**(base | kw))
 
 
-@pytest.mark.parametrize("name", ["gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"])
+@pytest.mark.parametrize("name", ["clusters", "gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"])
 def test_generated_datasets_have_requested_sizes_and_are_reproducible(name):
     data = build_dataset(small(name), seed=3)
     assert (len(data.x_train), len(data.x_test), len(data.x_pool)) == (200, 100, 300)
@@ -59,7 +59,7 @@ def test_measured_noise_matches_the_transition_matrix(kind, rate):
         assert np.array_equal(noisy[flipped], pair_target(classes)[clean[flipped]])
 
 
-GENERATED = ["gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"]
+GENERATED = ["clusters", "gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"]
 SIGMAS = 4.5  # a binomial or correlation check at 4.5 standard errors fails by chance about once in 150 000
 
 
@@ -173,7 +173,7 @@ def test_unreadable_and_missing_files_are_reported(tmp_path):
 
 
 def test_every_registered_dataset_is_tested():
-    assert set(DATASETS.names()) == {"gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals", "file"}
+    assert set(DATASETS.names()) == {*GENERATED, "file"}
 
 
 def test_named_random_streams_differ_even_where_their_names_byte_sums_collide():

@@ -2,7 +2,10 @@
 
 import numpy as np
 
-from tests.engine.science import config, error_curves
+from engine.point import PointOutcome, run_point
+from engine.presets import load_preset
+from engine.runfile import best_epoch
+from tests.engine.science import CPU, config, device_data, error_curves
 
 
 def test_clean_label_energy_sits_on_top_ntk_eigenvectors_above_a_permuted_label_control():
@@ -34,22 +37,44 @@ def test_clean_label_energy_sits_on_top_ntk_eigenvectors_above_a_permuted_label_
     assert min(gaps) > 0.04 and np.mean(gaps) > 3 * np.std(gaps, ddof=1) / np.sqrt(len(gaps))
 
 
-def self_distillation_curves(seed: int):
-    """Vanilla training (baseline role) and cumulative self-distillation (student) from the same init."""
+def self_distillation_curves(seed: int) -> dict[str, dict[str, list[float]]]:
+    """Vanilla training (baseline role) and cumulative self-distillation (student) from the same init.
+
+    The quickstart's Gaussian clusters with 40% noise, a width-512 MLP: vanilla memorizes the noise.
+    """
+    preset = load_preset("quickstart").data.model_dump(exclude={"n_train", "n_unlabeled", "noise", "n_val"})
     cfg = config(
-        data={"dataset": "mnist1d", "n_train": 1000, "n_test": 1000, "n_unlabeled": 0, "noise": 0.4},
+        data={**preset, "n_train": 1000, "n_unlabeled": 0, "noise": 0.4, "n_val": 500},
         student={"model": "mlp", "width": 512, "depth": 2},
         distill={"mode": "self", "alpha": 0.2, "refine": "cumulative"},
         train={"epochs": 40, "batch_size": 64, "lr": 1e-3},
     )
-    curves, _ = error_curves(cfg, seed)
-    return np.array(curves["baseline"]), np.array(curves["student"])
+    curves: dict[str, dict[str, list[float]]] = {}
+    for event in run_point(cfg, device_data(cfg, seed), seed, 0, CPU, PointOutcome()):
+        role = curves.setdefault(event.role, {"epoch": [], "val_error": [], "test_error": []})
+        for name, values in role.items():
+            values.append(event.epoch if name == "epoch" else event.metrics[name])
+    return curves
 
 
-def test_self_distillation_ends_near_vanillas_best_epoch_while_vanilla_overfits_late():
-    overfit = []
-    for seed in range(2):
-        vanilla, distilled = self_distillation_curves(seed)
-        overfit.append(vanilla[-1] - vanilla.min())
-        assert distilled[-1] <= vanilla.min() + 0.015, "self-distillation needs no early stopping"
-    assert np.mean(overfit) > 0.01, "vanilla training memorizes the noise late"
+def test_self_distillation_needs_no_early_stopping_while_vanilla_training_does():
+    """Dong et al., with every choice made on the noisy validation split (seeds 0-4).
+
+    Measured: vanilla's final error exceeds its validation-chosen epoch's by 0.068 ± 0.012 (5.5 SE);
+    self-distillation's final error is 0.072 ± 0.005 below vanilla's final (15 SE) and 0.004 ± 0.010
+    below vanilla's early-stopped error: it matches early stopping without it.
+    """
+    rows = []
+    for seed in range(5):
+        curves = self_distillation_curves(seed)
+        vanilla, distilled = curves["baseline"], curves["student"]
+        stopped = best_epoch(*(np.array(vanilla[k]) for k in ("epoch", "val_error", "test_error")))[1]
+        rows.append((vanilla["test_error"][-1], stopped, distilled["test_error"][-1]))
+    final, stopped, distilled = np.array(rows).T
+
+    def beyond_three_standard_errors(d):
+        return d.mean() > 3 * d.std(ddof=1) / np.sqrt(len(d)) > 0
+
+    assert beyond_three_standard_errors(final - stopped), "vanilla training memorizes the noise late"
+    assert beyond_three_standard_errors(final - distilled), "self-distillation does not"
+    assert np.mean(distilled - stopped) < 0.02, "and ends where early-stopped vanilla training does"

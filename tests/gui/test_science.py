@@ -35,7 +35,7 @@ def runs(tmp_path_factory):
         ),
         "dong": run_preset(
             folder,
-            "dong-selfdistill-mnist1d-quick",
+            "dong-selfdistill-clusters-quick",
             "data.n_train=100",
             "data.n_test=100",
             "student.width=16",
