@@ -12,7 +12,7 @@ from engine.distill import MODES
 from engine.models import FAMILIES
 from gui import fields
 
-COMMON_DATA = ("dataset", "n_train", "n_test", "n_unlabeled", "noise", "noise_kind", "seed")
+COMMON_DATA = ("dataset", "n_train", "n_test", "n_unlabeled", "n_val", "noise", "noise_kind", "seed")
 ERROR_STYLE = "border: 1px solid #d62728; background: #fde8e8;"
 KEY_PATTERN = re.compile(r"\b(?:" + "|".join(SECTIONS) + r")\.\w+")
 
@@ -158,6 +158,7 @@ class ParameterPanel(QWidget):
             raw[section][name] = fields.get_value(self.editors[key])
         for key, editor in self.editors.items():
             self.forms[key.split(".")[0]].setRowVisible(editor, relevant(key, raw) or key in self.problems)
+        self.groups["teacher"].setVisible(raw["distill"]["mode"] != "self")  # self-distillation has no teacher
         gradient = any(FAMILIES[raw[s]["model"]].gradient for s in ("teacher", "student"))
         self.groups["train"].setEnabled(gradient)
         self.groups["train"].setToolTip("" if gradient else "neither teacher nor student is trained by gradient")

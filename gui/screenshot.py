@@ -2,6 +2,8 @@
 
 Usage: xvfb-run -s "-screen 0 1600x1000x24" python -m gui.screenshot [preset] [out.png] [section.key=value ...]
 
+Saves the sweep as out.png and the learning curves as out-curves.png.
+
 While the run trains, a 10 ms QTimer records the largest gap between its ticks (how long the GUI
 thread was blocked at most) and the views' redraw count gives the plot refresh rate.
 """
@@ -46,6 +48,21 @@ class FirstPoint:
             self.seconds = time.perf_counter() - self.began
 
 
+def save_tabs(window, out: str) -> None:
+    """Save the sweep tab as `out` and the learning curves beside it as `<out>-curves.png`, then close."""
+    shots = [(1, out), (0, out.removesuffix(".png") + "-curves.png")]
+
+    def shoot(remaining: list) -> None:
+        if not remaining:
+            window.close()
+            return
+        (tab, path), *rest = remaining
+        window.tabs.setCurrentIndex(tab)
+        QTimer.singleShot(500, lambda: (window.grab().save(path), print(f"saved {path}"), shoot(rest)))
+
+    shoot(shots)
+
+
 def main(preset: str = "quickstart", out: str = "docs/screenshot.png", *overrides: str) -> int:
     """Run `preset` (with optional section.key=value overrides) in the window and save `out`."""
     app = create_app()
@@ -83,8 +100,7 @@ def main(preset: str = "quickstart", out: str = "docs/screenshot.png", *override
         print(f"event loop blocked at most {probe.worst * 1000:.0f} ms (10 ms timer)")
         print(f"refresh timer: {len(ticks) / seconds:.1f} ticks per second (every {REFRESH_MS} ms)")
         print(f"plot redraws with new data: {redraws}, {redraws / seconds:.1f} per second")
-        window.tabs.setCurrentIndex(1)
-        QTimer.singleShot(500, lambda: (window.grab().save(out), print(f"saved {out}"), window.close()))
+        QTimer.singleShot(100, lambda: save_tabs(window, out))
 
     window.controller.finished.connect(finished)
     QTimer.singleShot(300, start)

@@ -69,3 +69,13 @@ def test_distill_mode_shows_its_knobs(panel):
     assert form.isRowVisible(panel.editors["distill.temperature"])
     panel.editors["distill.mode"].setCurrentText("none")
     assert not form.isRowVisible(panel.editors["distill.temperature"])
+
+
+def test_validation_size_is_offered_and_self_distillation_hides_the_teacher(panel):
+    panel.set_config(load_preset("quickstart"))
+    assert panel.forms["data"].isRowVisible(panel.editors["data.n_val"])
+    assert not panel.groups["teacher"].isHidden()
+    panel.editors["distill.mode"].setCurrentText("self")
+    assert panel.groups["teacher"].isHidden(), "self-distillation trains no teacher"
+    panel.editors["distill.mode"].setCurrentText("hard")
+    assert not panel.groups["teacher"].isHidden()
