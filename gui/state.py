@@ -9,7 +9,7 @@ from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
 from engine.runfile import MAIN_ROLES, RunData, best_epoch, final_metrics
 from gui.palette import is_model_role
 
-CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error")
+CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error", "steps")
 # First sweep axes that set the size of the teacher, so the teacher can interpolate beyond some value.
 TEACHER_SIZE_AXES = {"teacher.width": None, "data.dim": "linear_regression"}
 
@@ -41,15 +41,16 @@ class CurveBuffer:
         self.epoch = np.resize(self.epoch, size)
         self.series = {m: np.concatenate([v, np.full(size - len(v), np.nan)]) for m, v in self.series.items()}
 
-    def view(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        """Epochs and values filled so far (views, no copy)."""
-        return self.epoch[: self.count], self.series[metric][: self.count]
+    def view(self, metric: str, x: str = "epoch") -> tuple[np.ndarray, np.ndarray]:
+        """Epochs (or, with x = 'steps', optimizer steps) and values filled so far (views, no copy)."""
+        xs = self.epoch if x == "epoch" else self.series[x]
+        return xs[: self.count], self.series[metric][: self.count]
 
-    def best(self) -> tuple[float, float] | None:
-        """(epoch, test error) where the validation error so far is lowest; None without one."""
-        epochs, val = self.view("val_error")
-        epoch, test = best_epoch(epochs, val, self.view("test_error")[1])
-        return None if np.isnan(epoch) else (epoch, test)
+    def best(self, x: str = "epoch") -> tuple[float, float] | None:
+        """(epoch or steps, test error) where the validation error so far is lowest; None without one."""
+        xs, val = self.view("val_error", x)
+        at, test = best_epoch(xs, val, self.view("test_error")[1])
+        return None if np.isnan(at) else (at, test)
 
     @classmethod
     def from_arrays(cls, curves: dict[str, np.ndarray]) -> "CurveBuffer":

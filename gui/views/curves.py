@@ -23,7 +23,9 @@ class LearningCurvesView(PlotView):
         self.log_x = QCheckBox("log epoch axis")
         self.clean = QCheckBox("train error on clean labels")
         self.clean.setToolTip("unchecked: error on the noisy training labels the models see")
-        for box in (self.log_x, self.clean):
+        self.by_steps = QCheckBox("x axis: optimizer steps")
+        self.by_steps.setToolTip("compare roles at equal budgets: a pool 10× S takes 10× the steps per epoch")
+        for box in (self.log_x, self.clean, self.by_steps):
             box.toggled.connect(self.invalidate)
             self.controls.addWidget(box)
         self.controls.addStretch(1)
@@ -35,7 +37,10 @@ class LearningCurvesView(PlotView):
         self.best: dict[str, pg.PlotDataItem] = {}
 
     def options(self) -> tuple:
-        return (self.log_x.isChecked(), self.clean.isChecked())
+        return (self.log_x.isChecked(), self.clean.isChecked(), self.by_steps.isChecked())
+
+    def x_axis(self) -> str:
+        return "steps" if self.by_steps.isChecked() else "epoch"
 
     def train_metric(self) -> str:
         return "train_error_clean" if self.clean.isChecked() else "train_error"
@@ -50,6 +55,7 @@ class LearningCurvesView(PlotView):
 
     def redraw(self) -> None:
         self.plot.setLogMode(x=self.log_x.isChecked(), y=False)
+        self.plot.setLabel("bottom", "optimizer steps" if self.by_steps.isChecked() else "epoch")
         state = self.states[0][1] if self.states else None
         shown = set()
         if state is not None:
@@ -62,7 +68,7 @@ class LearningCurvesView(PlotView):
                 if not is_model_role(role):
                     continue  # a closed-form reference has one value per point: see the sweep
                 for kind, metric in (("test", "test_error"), ("train", self.train_metric())):
-                    x, y = buffer.view(metric)
+                    x, y = buffer.view(metric, self.x_axis())
                     curve = self.item(role, kind)
                     curve.setData(x, y, symbol="o" if len(x) == 1 else None, symbolSize=7)
                     shown.add((role, kind))
@@ -80,6 +86,7 @@ class LearningCurvesView(PlotView):
     def mark_divergence(self, role: str, buffer) -> None:
         """A labelled vertical line at the epoch where the role's loss became NaN or infinite."""
         epochs, losses = buffer.view("train_loss")
+        at = buffer.view("train_loss", self.x_axis())[0]
         diverged = len(losses) and not np.isfinite(losses[-1])
         if role not in self.markers:
             pen = pg.mkPen(role_color(role), width=1, style=Qt.PenStyle.DotLine)
@@ -88,13 +95,13 @@ class LearningCurvesView(PlotView):
         marker = self.markers[role]
         marker.setVisible(bool(diverged))
         if diverged:
-            epoch = float(epochs[-1])
-            marker.setValue(np.log10(epoch) if self.log_x.isChecked() else epoch)
-            marker.label.setFormat(f"{role_label(role)} diverged at epoch {int(epoch)}")
+            x = float(at[-1])
+            marker.setValue(np.log10(x) if self.log_x.isChecked() else x)
+            marker.label.setFormat(f"{role_label(role)} diverged at epoch {int(epochs[-1])}")
 
     def mark_best(self, role: str, buffer) -> None:
         """A star in the role colour at (best epoch, test error there); none without a validation error."""
-        best = buffer.best()
+        best = buffer.best(self.x_axis())
         if best is None:
             self.drop_best(role)
             return

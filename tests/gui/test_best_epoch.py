@@ -47,6 +47,27 @@ def test_best_epoch_is_starred_on_each_test_error_curve(qtbot):
     assert "teacher.best_epoch" in view.curves()
 
 
+def test_steps_axis_puts_each_role_at_its_own_budget_and_moves_the_star_with_it(qtbot):
+    state = RunState(total_points=1)
+    state.apply(PointStarted(0, 1, 0, {}))
+    for role, per_epoch in (("student", 80), ("baseline", 8)):  # a pool 10x S: ten times the steps per epoch
+        for epoch in range(1, 5):
+            metrics = {
+                "test_error": TEST_ERROR[epoch - 1],
+                "val_error": VAL_ERROR[epoch - 1],
+                "steps": epoch * per_epoch,
+            }
+            state.apply(EpochMetrics(0, role, epoch, 4, metrics))
+    view = shown_curves(qtbot, state)
+    view.by_steps.setChecked(True)
+    view.refresh()
+    x, _ = view.curves()["student.test_error"]
+    assert list(x) == [80, 160, 240, 320]
+    assert list(view.curves()["baseline.test_error"][0]) == [8, 16, 24, 32]
+    assert list(view.best["student"].getOriginalDataset()[0]) == [160], "the best epoch (2) at its step count"
+    assert view.plot.getAxis("bottom").labelText == "optimizer steps"
+
+
 def test_no_best_epoch_star_without_validation_error(qtbot):
     view = shown_curves(qtbot, live_state(validation=False))
     assert view.best == {}
