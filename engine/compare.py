@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 ROLES = ("teacher", "student", "baseline")
-# A teacher interpolates S when it misfits at most this share of it, noisy labels included: Adam's
-# mini-batch noise can leave one example in a thousand unfit long after the rest are memorized.
-INTERPOLATED = 0.005
+# A teacher interpolates S when it misfits at most this share of it (one example in 500), noisy labels
+# included: Adam's mini-batch noise can leave one example in a thousand unfit after the rest are memorized.
+INTERPOLATED = 0.002
 
 
 def interpolation_threshold(sizes, train_errors) -> float | None:
