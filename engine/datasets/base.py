@@ -88,6 +88,16 @@ class Dataset:
         return self.y_train != self.y_train_clean
 
 
+def drawn_splits(cfg, seed: int, sample, n_classes: int, **extra) -> Splits:
+    """Splits whose train, test, pool and validation inputs are `sample(n, rng)` draws, each split its own stream.
+
+    `sample` returns (float32 inputs, int64 labels); `extra` fills Splits' optional fields.
+    """
+    sizes = {"train": cfg.n_train, "test": cfg.n_test, "pool": cfg.n_unlabeled, "val": cfg.n_val}
+    draws = {split: sample(n, split_rng(seed, split)) for split, n in sizes.items()}
+    return Splits(*draws["train"], *draws["test"], draws["pool"][0], *draws["val"], n_classes=n_classes, **extra)
+
+
 def split_rng(seed: int, split: str) -> np.random.Generator:
     """An independent random stream per split, so growing the pool leaves train and test unchanged."""
     return stream_rng(seed, f"data/{split}")

@@ -9,7 +9,7 @@ drawn from the data seed, so every seed is a new task.
 
 import numpy as np
 
-from engine.datasets.base import Splits, register_dataset, split_rng
+from engine.datasets.base import Splits, drawn_splits, register_dataset, split_rng
 
 
 def cluster_centres(cfg, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -36,17 +36,4 @@ def sample_clusters(n: int, cfg, centres: np.ndarray, owner: np.ndarray, rng: np
 def make_clusters(cfg, seed: int) -> Splits:
     """Blobs of `cfg.n_classes` classes in `cfg.dim` dimensions, `cfg.informative_dim` of them informative."""
     centres, owner = cluster_centres(cfg, split_rng(seed, "cluster-centres"))
-    draws = {
-        split: sample_clusters(n, cfg, centres, owner, split_rng(seed, split))
-        for split, n in (("train", cfg.n_train), ("test", cfg.n_test), ("pool", cfg.n_unlabeled), ("val", cfg.n_val))
-    }
-    return Splits(
-        x_train=draws["train"][0],
-        y_train=draws["train"][1],
-        x_test=draws["test"][0],
-        y_test=draws["test"][1],
-        x_pool=draws["pool"][0],
-        x_val=draws["val"][0],
-        y_val=draws["val"][1],
-        n_classes=cfg.n_classes,
-    )
+    return drawn_splits(cfg, seed, lambda n, rng: sample_clusters(n, cfg, centres, owner, rng), cfg.n_classes)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from engine.datasets.base import Splits, register_dataset, split_rng
+from engine.datasets.base import Splits, drawn_splits, register_dataset, split_rng
 
 
 def gaussian_tail(x: float) -> float:
@@ -48,19 +48,11 @@ def mean_direction(seed: int, dim: int) -> np.ndarray:
 def make_gaussian_mixture(cfg, seed: int) -> Splits:
     """Binary mixture in `cfg.dim` dimensions with class-1 share `cfg.rho` and noise variance `cfg.delta`."""
     v = mean_direction(seed, cfg.dim)
-    draws = {
-        split: sample_mixture(n, v, cfg.rho, cfg.delta, split_rng(seed, split))
-        for split, n in (("train", cfg.n_train), ("test", cfg.n_test), ("pool", cfg.n_unlabeled), ("val", cfg.n_val))
-    }
-    return Splits(
-        x_train=draws["train"][0],
-        y_train=draws["train"][1],
-        x_test=draws["test"][0],
-        y_test=draws["test"][1],
-        x_pool=draws["pool"][0],
-        x_val=draws["val"][0],
-        y_val=draws["val"][1],
-        n_classes=2,
+    return drawn_splits(
+        cfg,
+        seed,
+        lambda n, rng: sample_mixture(n, v, cfg.rho, cfg.delta, rng),
+        2,
         bayes_error=bayes_optimal_error(cfg.rho, cfg.delta),
         info={"alpha": cfg.n_train / cfg.dim},
     )

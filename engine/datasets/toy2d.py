@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from engine.datasets.base import Splits, register_dataset, split_rng
+from engine.datasets.base import Splits, drawn_splits, register_dataset
 
 
 def sample_moons(n: int, input_noise: float, rng: np.random.Generator):
@@ -28,21 +28,13 @@ def sample_spirals(n: int, n_classes: int, input_noise: float, rng: np.random.Ge
     return x.astype(np.float32), y.astype(np.int64)
 
 
-def splits_from(sampler, cfg, seed: int, n_classes: int) -> Splits:
-    train = sampler(cfg.n_train, split_rng(seed, "train"))
-    test = sampler(cfg.n_test, split_rng(seed, "test"))
-    pool = sampler(cfg.n_unlabeled, split_rng(seed, "pool"))
-    val = sampler(cfg.n_val, split_rng(seed, "val"))
-    return Splits(train[0], train[1], test[0], test[1], pool[0], val[0], val[1], n_classes)
-
-
 @register_dataset("moons", ("input_noise",), "two interleaving half circles in 2-D")
 def make_moons(cfg, seed: int) -> Splits:
     """Two moons with Gaussian input noise of std `cfg.input_noise`."""
-    return splits_from(lambda n, rng: sample_moons(n, cfg.input_noise, rng), cfg, seed, 2)
+    return drawn_splits(cfg, seed, lambda n, rng: sample_moons(n, cfg.input_noise, rng), 2)
 
 
 @register_dataset("spirals", ("input_noise", "n_classes"), "spiral arms in 2-D, one class per arm")
 def make_spirals(cfg, seed: int) -> Splits:
     """`cfg.n_classes` spiral arms with Gaussian input noise of std `cfg.input_noise`."""
-    return splits_from(lambda n, rng: sample_spirals(n, cfg.n_classes, cfg.input_noise, rng), cfg, seed, cfg.n_classes)
+    return drawn_splits(cfg, seed, lambda n, rng: sample_spirals(n, cfg.n_classes, cfg.input_noise, rng), cfg.n_classes)
