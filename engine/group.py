@@ -23,8 +23,14 @@ GROUPED_FAMILIES = {"mlp", "cnn", "random_features"}
 
 def group_key(cfg: ExperimentConfig) -> str | None:
     """Points with the same key differ only in widths and seed and can train together; None: alone."""
-    if not cfg.run.batch_models or cfg.distill.mode not in ("hard", "soft", "none") or cfg.distill.teachers != 1:
-        return None
+    d = cfg.distill
+    if (
+        not cfg.run.batch_models
+        or d.mode not in ("hard", "soft", "none")
+        or d.teachers != 1
+        or d.teacher_data != "full"
+    ):
+        return None  # resampled teachers (distill.teacher_data) train on their own data: alone
     if not GROUPED_FAMILIES & {cfg.teacher.model, cfg.student.model} or watches(cfg):
         return None
     neutral = {

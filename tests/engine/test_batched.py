@@ -145,6 +145,8 @@ def test_only_compatible_points_are_grouped():
     assert [[p.index for p in g] for g in groups] == [[0, 2], [1, 3]]
     selfish = tiny_config(distill={"mode": "self"}, sweep={"axis": "teacher.width", "values": [4, 8]})
     assert [len(g) for g in plan_groups(expand_points(selfish))] == [1, 1]
+    resampled = tiny_config(distill={"teacher_data": "bootstrap"}, sweep={"axis": "teacher.width", "values": [4, 8]})
+    assert [len(g) for g in plan_groups(expand_points(resampled))] == [1, 1], "its teacher trains on a resample"
 
 
 def test_a_stop_inside_a_group_keeps_no_half_trained_point_and_resume_completes_it(tmp_path):
