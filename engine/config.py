@@ -24,7 +24,8 @@ NoiseKind = Literal[NOISE_KINDS]  # type: ignore[valid-type]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # infinities and NaN are refused by every number field, with the key named (never an overflow later)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(Section):

@@ -71,10 +71,25 @@ def ask_export_plot(window) -> None:
         guarded(window, "Cannot export plot", lambda: export_plot(view, path))
 
 
-def ask_figure(window) -> None:
+def shown_run_file(window) -> str | None:
+    """The shown run's file, or None after a dialog saying why there is none to read yet."""
     source = window.shown_run_path()
     if not source:
         dialogs.show_error(window, "No run", "Run an experiment or select a run file first.")
+        return None
+    if not Path(source).exists():
+        dialogs.show_error(
+            window,
+            "Run file not written yet",
+            f"The run is starting: {Path(source).name} is created when training begins. Try again in a moment.",
+        )
+        return None
+    return source
+
+
+def ask_figure(window) -> None:
+    source = shown_run_file(window)
+    if not source:
         return
     kind = "curves" if window.current_view().title == "Learning curves" else "sweep"
     path = ask_path(window, "Publication figure", f"{Path(source).stem}-{kind}.pdf", FIGURE_FILTER)
@@ -83,9 +98,8 @@ def ask_figure(window) -> None:
 
 
 def ask_save_run(window) -> None:
-    source = window.shown_run_path()
+    source = shown_run_file(window)
     if not source:
-        dialogs.show_error(window, "No run", "Run an experiment or select a run file first.")
         return
     path = ask_path(window, "Save run as", Path(source).name, "DDX run files (*.h5)")
     if path:

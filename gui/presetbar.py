@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QInputDialog, QPushButton,
 
 from engine.config import ExperimentConfig, load_config, save_toml
 from engine.errors import DDXError
-from engine.presets import list_presets, user_dir
+from engine.presets import list_presets, user_preset_path
 from gui import dialogs
 
 
@@ -80,8 +80,8 @@ class PresetBar(QWidget):
 
     def save(self, cfg: ExperimentConfig, name: str) -> Path | None:
         """Write `cfg` as user preset `name` and select it; None (after an error message) on failure."""
-        path = user_dir() / f"{name}.toml"
         try:
+            path = user_preset_path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
             save_toml(cfg, path)
         except (OSError, DDXError) as exc:

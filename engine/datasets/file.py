@@ -12,6 +12,8 @@ KEYS = ("X", "y", "X_unlabeled", "X_test", "y_test")
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Read the known keys from an .npz or HDF5 file into numpy arrays."""
+    if path.is_dir():
+        raise DataFileError(f"data.path {path} is a folder; name an .npz or .h5 file with X and y")
     if not path.is_file():
         raise DataFileError(f"data file {path} does not exist")
     try:

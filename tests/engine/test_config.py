@@ -43,6 +43,8 @@ def test_every_shipped_preset_loads_describes_itself_and_round_trips(preset, tmp
         ({"schema_version": 99}, ["newer DDX"]),
         ({"train": {"equal_steps": True, "baseline_epochs": 5}}, ["train.equal_steps", "baseline_epochs at 0"]),
         ({"sweep": {"seeds": [2**40]}}, ["seeds must be integers from 0 to 2147483647"]),
+        ({"sweep": {"axis": "teacher.width", "values": [float("inf")]}}, ["sweep.values.0 = inf", "finite"]),
+        ({"data": {"noise": float("nan")}}, ["data.noise = nan", "must be a finite number"]),
     ],
 )
 def test_bad_values_are_rejected_with_key_value_and_what_is_allowed(raw, expected):

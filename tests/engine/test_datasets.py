@@ -143,6 +143,11 @@ def test_user_file_is_split_into_train_test_and_pool(tmp_path, suffix):
     assert np.array_equal(smaller_val.x_train, data.x_train), "S does not depend on the validation size"
 
 
+def test_a_folder_given_as_data_file_is_named_as_a_folder(tmp_path):
+    with pytest.raises(DataFileError, match="is a folder; name an .npz or .h5 file"):
+        build_dataset(small("file", path=str(tmp_path)), 0)
+
+
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QKeySequence
 
 import engine
@@ -60,6 +61,21 @@ def test_save_preset_as_then_reset_to_preset(window, isolated):
     window.panel.editors["data.noise"].setValue(0.4)
     window.presets.reset_button.click()
     assert window.panel.config() == cfg
+
+
+@pytest.mark.parametrize("name", ["bad\x00name", "../escape", ".hidden", "a/b"])
+def test_a_preset_name_that_is_no_plain_file_name_gets_a_dialog_and_writes_nothing(window, errors, isolated, name):
+    assert window.presets.save(load_preset("knn-moons"), name) is None
+    assert errors and errors[0][0] == "Cannot save preset" and "is not allowed" in errors[0][1]
+    assert not (isolated / "presets").exists() or not any((isolated / "presets").iterdir())
+
+
+def test_publication_figure_before_the_run_file_exists_says_so(window, errors, monkeypatch, tmp_path):
+    from gui import exporting
+
+    monkeypatch.setattr(window, "shown_run_path", lambda: str(tmp_path / "starting.h5"))
+    exporting.ask_figure(window)
+    assert errors and errors[0][0] == "Run file not written yet" and "starting.h5" in errors[0][1]
 
 
 def test_last_preset_and_geometry_are_remembered(qtbot, errors):
