@@ -107,6 +107,13 @@ def fmt(value) -> str:
     return str(value)
 
 
+def print_table(header: list, rows: list[list]) -> None:
+    """Right-aligned columns, each as wide as its widest cell."""
+    widths = [max(len(str(cell)) for cell in col) for col in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths, strict=True)))
+
+
 def print_summary(data) -> None:
     """The final test error of each role per point (and the teacher's noisy train error)."""
     roles = [r for r in MAIN_ROLES if r in data.roles]
@@ -121,9 +128,7 @@ def print_summary(data) -> None:
         ]
         for p in data.points
     ]
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
-    for row in [header, *rows]:
-        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(header, rows)
 
 
 def print_comparisons(data) -> None:
@@ -148,9 +153,7 @@ def print_comparisons(data) -> None:
             [*(fmt(c.values[a]) for a in data.axes), c.seeds, *errors, fmt(c.best_test_error["baseline"]), steps]
         )
         rows[-1] += margins
-    widths = [max(len(str(cell)) for cell in col) for col in zip(header, *rows, strict=True)]
-    for row in [header, *rows]:
-        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths, strict=True)))
+    print_table(header, rows)
 
 
 def cmd_show(args) -> int:

@@ -39,7 +39,9 @@ class PointRecord:
 
     def final(self, role: str, metric: str) -> float:
         """The role's last value of `metric`, or its best-epoch values (`best_epoch`, `best_test_error`)."""
-        return self.finals().get(role, {}).get(metric, float("nan"))
+        if role not in self.curves:
+            return float("nan")
+        return final_metrics({role: self.curves[role]})[role].get(metric, float("nan"))
 
     def finals(self) -> dict[str, dict[str, float]]:
         return final_metrics(self.curves)
