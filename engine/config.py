@@ -1,7 +1,7 @@
 """The experiment config: one validated model with defaults, descriptions and ranges for every knob."""
 
-import json
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -119,6 +119,20 @@ class TrainConfig(Section):
     )
 
 
+@dataclass(frozen=True)
+class Axis:
+    """One swept config key and the values it takes."""
+
+    key: str
+    values: tuple[float, ...]
+
+
+def sweep_axes(sweep: dict) -> list[Axis]:
+    """The swept axes of a `sweep` section (a dict, as stored in run files): first axis, then second."""
+    pairs = ((sweep.get("axis"), sweep.get("values")), (sweep.get("axis2"), sweep.get("values2")))
+    return [Axis(key, tuple(float(v) for v in values or ())) for key, values in pairs if isinstance(key, str) and key]
+
+
 class SweepConfig(Section):
     """Which config keys vary across the run's points, and over which seeds."""
 
@@ -129,6 +143,10 @@ class SweepConfig(Section):
     seeds: list[int] = Field(
         default_factory=lambda: [0], min_length=1, description="seeds; each point runs once per seed"
     )
+
+    @property
+    def axes(self) -> list["Axis"]:
+        return sweep_axes(self.model_dump())
 
     @field_validator("seeds")
     @classmethod
@@ -253,11 +271,6 @@ def coerce(key: str, value: float) -> int | float:
     return int(value) if field_type(key) is int else float(value)
 
 
-def get_value(cfg: ExperimentConfig, key: str) -> Any:
-    section, name = key.split(".", 1)
-    return getattr(getattr(cfg, section), name)
-
-
 def with_values(cfg: ExperimentConfig, values: dict[str, float]) -> ExperimentConfig:
     """A copy of `cfg` with dotted keys set (values are coerced to each field's type)."""
     raw = cfg.model_dump()
@@ -361,14 +374,6 @@ def load_config(path: Path, overrides: list[str] = ()) -> ExperimentConfig:
         raise ConfigError(f"cannot read preset {path}: {exc}") from None
     raw = apply_overrides(parse_toml(text, str(path)), list(overrides))
     return validate(raw, str(path))
-
-
-def from_json(text: str, source: str) -> ExperimentConfig:
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source}: stored config is not valid JSON: {exc}") from None
-    return validate(raw, source)
 
 
 def save_toml(cfg: ExperimentConfig, path: Path) -> None:
