@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.batched import Bucket, Job, plan_buckets
 from engine.config import validate
 from engine.datasets import build_dataset
 from engine.events import EpochMetrics, PointFinished
@@ -30,7 +29,9 @@ from engine.metrics import DeviceData
 from engine.models import Targets, build_learner
 from engine.models.neural import warm_up
 from engine.runner import resolve_device, run
-from engine.stacked import hidden_width
+from engine.trainers import Consumer, Job
+from engine.trainers.stacked import Bucket, plan_buckets
+from engine.trainers.stacking import hidden_width
 
 WIDTHS = [2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256]
 SEEDS = [0, 1, 2]
@@ -241,14 +242,14 @@ def profile(args, device) -> str:
             data,
             data.x_train,
             Targets(data.y_train),
-            [(0, None)],
+            [Consumer(0, "teacher")],
         )
         for w in args.widths
         for s in args.seeds
     ]
     lines.append(f"profile: one epoch of the engine ({steps} steps per bucket, then evaluation)")
     for members in plan_buckets(jobs, cfg.train.batch_size, device):
-        bucket = Bucket([jobs[j] for j in members], cfg.train)
+        bucket = Bucket([jobs[j] for j in members])
         bucket.shuffle()
         bucket.step(0, cfg.train.batch_size)
         step_s, _ = timed(lambda b=bucket: [b.step(i * 128, 128) for i in range(steps)], device)

@@ -11,7 +11,8 @@ from engine.compare import comparisons
 from engine.errors import DDXError, UsageError
 from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
 from engine.presets import list_presets, load_preset
-from engine.runfile import MAIN_ROLES, load_run, new_run_path
+from engine.roles import MAIN_ROLES
+from engine.runfile import load_run, new_run_path
 from engine.runner import resume, run
 
 DEFAULT_DIR = Path("data")
@@ -91,11 +92,7 @@ def report_progress(events, quiet: bool) -> None:
         elif isinstance(event, PointFinished) and not quiet:
             end = "\n" if interactive else ""
             tests = "  ".join(f"{r} {v['test_error']:.3f}" for r, v in event.final.items() if r in MAIN_ROLES)
-            diverged = "".join(
-                f"  ({k.removeprefix('diverged_')} diverged at epoch {v})"
-                for k, v in event.attrs.items()
-                if k.startswith("diverged_")
-            )
+            diverged = "".join(f"  ({role} diverged at epoch {at})" for role, at in event.diverged.items())
             print(f"{end}point {event.index + 1}/{total} done: test error {tests}{diverged}", file=sys.stderr)
         elif isinstance(event, RunFinished):
             print(f"run {event.status} in {event.elapsed:.1f} s: {event.path}", file=sys.stderr)

@@ -35,7 +35,8 @@ class EpochMetrics:
 
 @dataclass(frozen=True)
 class PointFinished:
-    """A finished point: final metrics per role, plus small arrays (decision regions, …)."""
+    """A finished point: final metrics per role, small arrays (decision regions, …), and the epoch at which
+    each diverged role's training loss stopped being finite."""
 
     index: int
     seed: int
@@ -43,6 +44,7 @@ class PointFinished:
     final: dict[str, dict[str, float]]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, float] = field(default_factory=dict)
+    diverged: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -127,18 +127,17 @@ def batch_metrics(
     fit_pred: torch.Tensor,
     fit_labels: torch.Tensor,
     labels: Labels,
-    teacher_test_pred: torch.Tensor | None,
     loss: str,
 ) -> tuple[list[dict[str, float]], torch.Tensor]:
     """Metrics of M models from their predictions, reduced on the device and copied out once.
 
-    Shapes: train_pred (M, n), val_pred (M, n_val), test_logits (M, n_test, C), fit_pred and fit_labels (M, n_fit),
-    teacher_test_pred (M, n_test) or None. Returns one dict per model and the (M, n_test) test predictions.
+    Shapes: train_pred (M, n), val_pred (M, n_val), test_logits (M, n_test, C), fit_pred and fit_labels (M, n_fit).
+    Returns one dict per model and the (M, n_test) test predictions. Agreement with a teacher is
+    measured by whoever knows the teacher (engine.outcomes).
     """
     test_pred = test_logits.argmax(-1)
     noisy = labels.train != labels.train_clean
     memorized = ((train_pred == labels.train) & noisy).sum(1) / noisy.sum(1)
-    nan = torch.full_like(memorized, math.nan, dtype=torch.float32)
     columns = {
         "fit_error": error(fit_pred, fit_labels),
         "train_error": error(train_pred, labels.train),
@@ -147,7 +146,6 @@ def batch_metrics(
         "val_error": error(val_pred, labels.val),
         "test_loss": per_model_loss(test_logits.float(), labels.test, loss).float(),
         "test_error": error(test_pred, labels.test),
-        "agreement": nan if teacher_test_pred is None else (test_pred == teacher_test_pred).float().mean(1),
     }
     table = torch.stack(list(columns.values()), 1).double().cpu().numpy()
     confusion = confusion_matrices(test_pred, labels.test, labels.n_classes)
@@ -163,7 +161,6 @@ def evaluate(
     data: DeviceData,
     fit_x: torch.Tensor,
     fit_labels: torch.Tensor,
-    teacher_test_pred: torch.Tensor | None,
 ) -> tuple[dict[str, float], torch.Tensor]:
     """Metrics of `learner` now, and its test predictions (for teacher–student agreement)."""
     train_pred = learner.predict_logits(data.x_train).argmax(1)
@@ -177,7 +174,6 @@ def evaluate(
         fit_pred.unsqueeze(0),
         fit_labels.unsqueeze(0),
         Labels.of([data]),
-        None if teacher_test_pred is None else teacher_test_pred.unsqueeze(0),
         learner.loss,
     )
     return rows[0], test_pred[0]

@@ -12,15 +12,17 @@ import h5py
 import numpy as np
 
 from engine import __version__
+from engine.config import sweep_axes
 from engine.errors import OutputError, RunFileError
+from engine.roles import ordered, role_kind
 
 FORMAT = "ddx-run"
 # 2: random features are drawn in nested blocks (DDX 0.2)
 # 3: independent named random streams, a validation split, per-role budgets (DDX 0.3)
-# Older files read but do not resume: their points were drawn differently and would not match new ones.
-FORMAT_VERSION = 3
-STATUSES = ("running", "complete", "stopped", "failed")
-MAIN_ROLES = ("teacher", "student", "baseline")
+# 4: swept values in a `values` subgroup; each role's kind and divergence epoch as its attributes (DDX 0.4)
+# Files before 3 read but do not resume: their points were drawn differently and would not match new ones.
+FORMAT_VERSION = 4
+RESUMABLE_FROM = 3
 # The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);
 # capping at 1.10 keeps files readable by HDF5 1.10 tools such as Debian's h5ls.
 LIBVER = ("v108", "v110")
@@ -36,6 +38,7 @@ class PointRecord:
     curves: dict[str, dict[str, np.ndarray]]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, float] = field(default_factory=dict)
+    diverged: dict[str, int] = field(default_factory=dict)
 
     def final(self, role: str, metric: str) -> float:
         """The role's last value of `metric`, or its best-epoch values (`best_epoch`, `best_test_error`)."""
@@ -87,12 +90,11 @@ class RunData:
 
     @property
     def axes(self) -> list[str]:
-        return [a for a in (self.config["sweep"]["axis"], self.config["sweep"]["axis2"]) if a]
+        return [axis.key for axis in sweep_axes(self.config["sweep"])]
 
     @property
     def roles(self) -> list[str]:
-        present = {role for p in self.points for role in p.curves}
-        return [r for r in MAIN_ROLES if r in present] + sorted(present - set(MAIN_ROLES))
+        return ordered({role for p in self.points for role in p.curves})
 
 
 def check_folder(path: Path) -> None:
@@ -164,10 +166,16 @@ def write_point(parent: h5py.Group, point: PointRecord, descriptions: dict[str, 
     group = parent.create_group(str(point.index))
     group.attrs["index"] = point.index
     group.attrs["seed"] = point.seed
-    for key, value in {**point.values, **point.attrs}.items():
+    for key, value in point.attrs.items():
         group.attrs[key] = value
+    values = group.create_group("values")
+    for key, value in point.values.items():
+        values.attrs[key] = value
     for role, curves in point.curves.items():
         role_group = group.create_group(role)
+        role_group.attrs["kind"] = role_kind(role)
+        if role in point.diverged:
+            role_group.attrs["diverged_epoch"] = point.diverged[role]
         for metric, series in curves.items():
             add_series(role_group, metric, np.asarray(series), descriptions.get(metric, ""))
     if point.arrays:
@@ -324,14 +332,27 @@ def series_of(dataset) -> np.ndarray:
     return values
 
 
+def plain(attrs) -> dict:
+    return {k: v.item() if hasattr(v, "item") else v for k, v in attrs.items()}
+
+
 def read_point(group: h5py.Group) -> PointRecord:
-    attrs = {k: v.item() if hasattr(v, "item") else v for k, v in group.attrs.items()}
-    curves = {role: {metric: series_of(s) for metric, s in group[role].items()} for role in group if role != "arrays"}
+    """One stored point; before format 4, swept values were the attributes with a dot in their name and
+    a role's divergence epoch the attribute `diverged_<role>`."""
+    attrs = plain(group.attrs)
+    roles = [name for name in group if name not in ("arrays", "values")]
+    curves = {role: {metric: series_of(s) for metric, s in group[role].items()} for role in roles}
     arrays = {name: np.asarray(a) for name, a in group["arrays"].items()} if "arrays" in group else {}
     index, seed = int(attrs.pop("index")), int(attrs.pop("seed"))
-    values = {k: float(v) for k, v in attrs.items() if "." in k}
-    extra = {k: v for k, v in attrs.items() if "." not in k}
-    return PointRecord(index, seed, values, curves, arrays, extra)
+    if "values" in group:
+        values = {k: float(v) for k, v in plain(group["values"].attrs).items()}
+        diverged = {r: int(group[r].attrs["diverged_epoch"]) for r in roles if "diverged_epoch" in group[r].attrs}
+    else:
+        values = {k: float(attrs.pop(k)) for k in [k for k in attrs if "." in k]}
+        diverged = {
+            k.removeprefix("diverged_"): int(attrs.pop(k)) for k in [k for k in attrs if k.startswith("diverged_")]
+        }
+    return PointRecord(index, seed, values, curves, arrays, attrs, diverged)
 
 
 def check_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
@@ -380,7 +401,7 @@ def load_run(path: str | Path) -> RunData:
     """
     path = Path(path)
     attrs, config, points, damaged = read_run_file(path, lambda f, p: (*check_header(f, p), *read_points(f)))
-    axes = [a for a in (config["sweep"].get("axis"), config["sweep"].get("axis2")) if isinstance(a, str) and a]
+    axes = [axis.key for axis in sweep_axes(config["sweep"])]
     status = str(attrs.get("status", ""))
     return RunData(str(path), attrs, config, status, points, summary_table(points, axes), damaged)
 

@@ -4,42 +4,28 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from engine.config import ExperimentConfig, validate, with_values
 from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
-from engine.events import Event, PointFinished, PointStarted, RunFinished, RunStarted
-from engine.group import plan_groups, record_curves, train_group
+from engine.events import Event, PointFinished, RunFinished, RunStarted
 from engine.metrics import METRICS, REFERENCE_METRICS, DeviceData
-from engine.point import PointOutcome, decision_regions, run_point
-from engine.runfile import FORMAT_VERSION, MAIN_ROLES, PointRecord, RunWriter, load_run
+from engine.protocol import Point, plan_groups, train_group
+from engine.runfile import FORMAT_VERSION, RESUMABLE_FROM, RunWriter, load_run
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Point:
-    """One (sweep values, seed) combination and the config it runs with."""
-
-    index: int
-    seed: int
-    values: dict[str, float]
-    config: ExperimentConfig
-
-
 def expand_points(cfg: ExperimentConfig) -> list[Point]:
     """Every point of the sweep: values of the first axis, then the second, then seeds innermost."""
-    s = cfg.sweep
-    axes = [(a, v) for a, v in ((s.axis, s.values), (s.axis2, s.values2)) if a]
-    grid = itertools.product(*(values for _, values in axes), s.seeds)
+    axes = cfg.sweep.axes
+    grid = itertools.product(*(axis.values for axis in axes), cfg.sweep.seeds)
     points = []
     for index, combo in enumerate(grid):
-        values = {axis: float(v) for (axis, _), v in zip(axes, combo[:-1], strict=True)}
+        values = {axis.key: float(v) for axis, v in zip(axes, combo[:-1], strict=True)}
         points.append(Point(index, int(combo[-1]), values, with_values(cfg, values) if values else cfg))
     return points
 
@@ -85,19 +71,6 @@ class DataCache:
         return self.entries[key]
 
 
-def point_arrays(data: Dataset, outcome: PointOutcome, device_data: DeviceData) -> dict[str, np.ndarray]:
-    """Small per-point arrays for the views: decision regions and training points of 2-D data."""
-    if data.dim != 2:
-        return {}
-    main = {r: learner for r, learner in outcome.learners.items() if r in MAIN_ROLES}
-    return {
-        **decision_regions(main, device_data.x_train),
-        "train_x": data.x_train,
-        "train_y_noisy": data.y_train,
-        "train_y_clean": data.y_train_clean,
-    }
-
-
 def run(
     cfg: ExperimentConfig,
     path: str | Path,
@@ -114,7 +87,7 @@ def run(
     points = expand_points(cfg)
     cache = DataCache.for_run(cfg, device)
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
-    axes = [a for a in (cfg.sweep.axis, cfg.sweep.axis2) if a]
+    axes = [axis.key for axis in cfg.sweep.axes]
     writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
     yield from execute(cfg, points, writer, cache, device, stop)
 
@@ -128,11 +101,11 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     if stored.status == "complete":
         raise RunFileError(f"{path} is already complete; nothing to resume")
     written = int(stored.attrs.get("format_version", 1))
-    if written < FORMAT_VERSION:
+    if written < RESUMABLE_FROM:
         raise RunFileError(
             f"{path} was written by an older DDX (run-file format {written}) that drew its data, label noise "
             "and models from other random streams, so its points would not match new ones; it still opens "
-            f"and shows, but start a new run to continue it (this DDX resumes format {FORMAT_VERSION})"
+            f"and shows, but start a new run to continue it (this DDX resumes formats {RESUMABLE_FROM} to {FORMAT_VERSION})"
         )
     raw = stored.config
     if device:
@@ -171,9 +144,11 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
         for group in plan_groups(points):
             if stop():
                 break
-            records = yield from train_points(group, cache, total, device, stop)
-            if records is None:
+            datasets = {p.index: cache.get(p.config, p.seed) for p in group}
+            results = yield from train_group(group, datasets, device, total, stop)
+            if results is None:
                 break
+            records = [result.record for result in results]
             writer.add(records)
             for record in records:
                 yield PointFinished(
@@ -183,6 +158,7 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
                     record.finals(),
                     record.arrays,
                     record.attrs,
+                    record.diverged,
                 )
         else:
             status = "complete"
@@ -206,46 +182,3 @@ def close_writer(writer: RunWriter, status: str, error: str) -> None:
             raise
         log.warning("could not record the failure in %s: %s", writer.path, exc)
     log.info("run %s %s with %d points", writer.path, status, len(writer.points))
-
-
-def train_points(group: list[Point], cache: DataCache, total: int, device, stop: Callable[[], bool]):
-    """Yield the epoch events of a group of points; return their records, or None if a stop came first."""
-    datasets = {p.index: cache.get(p.config, p.seed) for p in group}
-    if len(group) > 1:
-        result = yield from train_group(group, datasets, total, device, stop)
-        if result is None:
-            return None
-        outcomes, curves, seconds = result
-        return [make_record(p, datasets[p.index], outcomes[p.index], curves[p.index], seconds) for p in group]
-    point = group[0]
-    yield PointStarted(point.index, total, point.seed, point.values)
-    outcome = PointOutcome()
-    curves: dict[int, dict] = {point.index: {}}
-    began = time.perf_counter()
-    data = datasets[point.index][1]
-    for event in record_curves(curves, run_point(point.config, data, point.seed, point.index, device, outcome)):
-        yield event
-        if stop():
-            return None
-    return [make_record(point, datasets[point.index], outcome, curves[point.index], time.perf_counter() - began)]
-
-
-def make_record(point: Point, dataset: tuple[Dataset, DeviceData], outcome: PointOutcome, curves: dict, seconds: float):
-    """The run-file record of a finished point."""
-    data, device_data = dataset
-    attrs = {"elapsed_s": seconds} | {f"diverged_{r}": e for r, e in outcome.diverged.items()}
-    if data.bayes_error is not None:
-        attrs["bayes_error"] = data.bayes_error
-    attrs |= outcome.attrs
-    arrays = point_arrays(data, outcome, device_data) | outcome.arrays | {"noise_transition": data.transition}
-    return PointRecord(
-        point.index,
-        point.seed,
-        point.values,
-        {
-            role: {m: np.asarray(v, dtype=np.int32 if m == "epoch" else np.float64) for m, v in c.items()}
-            for role, c in curves.items()
-        },
-        arrays,
-        attrs,
-    )

@@ -61,9 +61,7 @@ class Progress:
             if not self.training:
                 self.roles_done, self.role, self.epoch = 0, "", 0
             self.diverged += [
-                f"point {event.index + 1}: {key.removeprefix('diverged_')} diverged at epoch {epoch}"
-                for key, epoch in event.attrs.items()
-                if key.startswith("diverged_")
+                f"point {event.index + 1}: {role} diverged at epoch {epoch}" for role, epoch in event.diverged.items()
             ]
 
     def fraction(self) -> float:

@@ -1,34 +1,21 @@
 """Per-point diagnostics: closed-form references, sampler confusion matrices and the empirical NTK."""
 
-from collections.abc import Iterator
-
 from engine.diagnostics import ntk, sampler, theory  # noqa: F401  (registration)
-from engine.diagnostics.base import DIAGNOSTICS, reference_event, register_diagnostic
+from engine.diagnostics.base import DIAGNOSTICS, register_diagnostic
+from engine.outcomes import Findings
 
-__all__ = ["DIAGNOSTICS", "after_point", "reference_event", "register_diagnostic", "watchers", "watches"]
+__all__ = ["DIAGNOSTICS", "after_point", "register_diagnostic", "watchers"]
 
 
 def active(cfg):
     return [DIAGNOSTICS[name] for name in DIAGNOSTICS.names() if DIAGNOSTICS[name].applies(cfg)]
 
 
-def watches(cfg) -> bool:
-    """Whether an active diagnostic follows a role during training (such points train alone)."""
-    return any(diagnostic.watch is not None for diagnostic in active(cfg))
+def watchers(cfg, data) -> list:
+    """The watchers of the active diagnostics that follow roles during training."""
+    return [diagnostic.watch(cfg, data) for diagnostic in active(cfg) if diagnostic.watch is not None]
 
 
-def watchers(cfg, data, outcome) -> dict[str, list]:
-    """Per role, the callbacks the active diagnostics want called at epoch 0 and after every epoch."""
-    found: dict[str, list] = {}
-    for diagnostic in active(cfg):
-        if diagnostic.watch is not None:
-            for role, callback in diagnostic.watch(cfg, data, outcome).items():
-                found.setdefault(role, []).append(callback)
-    return found
-
-
-def after_point(cfg, data, index: int, outcome) -> Iterator:
-    """Run the active diagnostics' end-of-point hooks, yielding their reference events."""
-    for diagnostic in active(cfg):
-        if diagnostic.after is not None:
-            yield from diagnostic.after(cfg, data, index, outcome)
+def after_point(cfg, data, roles: dict) -> list[Findings]:
+    """What the active diagnostics' end-of-point hooks find, given every trained role's result."""
+    return [diagnostic.after(cfg, data, roles) for diagnostic in active(cfg) if diagnostic.after is not None]

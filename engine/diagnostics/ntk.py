@@ -19,6 +19,7 @@ from torch.func import functional_call, jacrev, vmap
 from engine.budget import role_epochs
 from engine.diagnostics.base import register_diagnostic
 from engine.models import FAMILIES
+from engine.outcomes import Findings
 from engine.seeds import torch_generator
 
 SNAPSHOTS = 4
@@ -57,9 +58,12 @@ def centred(columns: torch.Tensor) -> torch.Tensor:
 class NTKWatcher:
     """Eigenbasis of K at initialization, K's spectrum at snapshots, and residual energy per epoch."""
 
-    def __init__(self, cfg, data, outcome):
+    def __init__(self, cfg, data):
         n = min(cfg.train.ntk_points, len(data.x_train))
-        self.x, self.outcome, self.loss = data.x_train[:n], outcome, cfg.train.loss
+        self.x, self.loss = data.x_train[:n], cfg.train.loss
+        # the vanilla baseline, and the self-distilled student when distill.mode = 'self'
+        self.roles = ("student", "baseline") if cfg.distill.mode == "self" else ("baseline",)
+        self.arrays: dict[str, np.ndarray] = {}
         self.noisy = F.one_hot(data.y_train[:n], data.n_classes).to(torch.float64)
         self.clean = F.one_hot(data.y_train_clean[:n], data.n_classes).to(torch.float64)
         shuffle = torch.randperm(n, generator=torch_generator(cfg.data.seed, "ntk-control")).to(self.clean.device)
@@ -81,9 +85,9 @@ class NTKWatcher:
         """Diagonalize K at initialization (the student and baseline share their initial weights)."""
         values, vectors = torch.linalg.eigh(ntk_gram(learner.module, self.x))
         self.initial_values, self.basis = values.flip(0), vectors.flip(1)
-        self.outcome.arrays["ntk_clean_energy"] = energy(self.basis, centred(self.clean))
-        self.outcome.arrays["ntk_noise_energy"] = energy(self.basis, centred(self.noisy - self.clean))
-        self.outcome.arrays["ntk_control_energy"] = energy(self.basis, centred(self.control))
+        self.arrays["ntk_clean_energy"] = energy(self.basis, centred(self.clean))
+        self.arrays["ntk_noise_energy"] = energy(self.basis, centred(self.noisy - self.clean))
+        self.arrays["ntk_control_energy"] = energy(self.basis, centred(self.control))
 
     def observe(self, role: str, epoch: int, learner) -> None:
         """Record the residual's energy per eigenvector, and K's spectrum at the baseline's snapshots."""
@@ -93,17 +97,13 @@ class NTKWatcher:
             values = self.initial_values if epoch == 0 else torch.linalg.eigvalsh(ntk_gram(learner.module, self.x))
             self.spectra.append(values.sort(descending=True).values.cpu().numpy())
             self.snapshot_epochs.append(epoch)
-            self.outcome.arrays["ntk_eigenvalues"] = np.stack(self.spectra)
-            self.outcome.arrays["ntk_snapshot_epochs"] = np.array(self.snapshot_epochs)
+            self.arrays["ntk_eigenvalues"] = np.stack(self.spectra)
+            self.arrays["ntk_snapshot_epochs"] = np.array(self.snapshot_epochs)
         self.residuals.setdefault(role, []).append(energy(self.basis, self.residual(learner)))
-        self.outcome.arrays[f"ntk_residual_{role}"] = np.stack(self.residuals[role])
+        self.arrays[f"ntk_residual_{role}"] = np.stack(self.residuals[role])
 
-
-def watch(cfg, data, outcome) -> dict:
-    """Watch the vanilla baseline, and the self-distilled student when distill.mode = 'self'."""
-    watcher = NTKWatcher(cfg, data, outcome)
-    roles = ["student", "baseline"] if cfg.distill.mode == "self" else ["baseline"]
-    return {role: lambda epoch, learner, role=role: watcher.observe(role, epoch, learner) for role in roles}
+    def findings(self) -> Findings:
+        return Findings(arrays=dict(self.arrays))
 
 
 def applies(cfg) -> bool:
@@ -114,5 +114,5 @@ register_diagnostic(
     "ntk",
     applies,
     "empirical NTK of the baseline on train.ntk_points inputs: spectrum, label/noise energy, residual per epoch",
-    watch=watch,
+    watch=NTKWatcher,
 )

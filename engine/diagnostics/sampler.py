@@ -2,16 +2,16 @@
 
 from engine.diagnostics.base import register_diagnostic
 from engine.metrics import confusion_matrix
+from engine.outcomes import Findings
 
 
-def confusion_arrays(cfg, data, index: int, outcome):
-    """Store `confusion_<role>` (row = true class, column = prediction, rows sum to 1) for every role."""
-    for role, learner in outcome.learners.items():
-        pred = outcome.test_pred.get(role)
-        if pred is None:
-            pred = learner.predict_logits(data.x_test).argmax(1)
-        outcome.arrays[f"confusion_{role}"] = confusion_matrix(pred, data.y_test, data.n_classes)
-    yield from ()
+def confusion_arrays(cfg, data, roles: dict) -> Findings:
+    """`confusion_<role>` (row = true class, column = prediction, rows sum to 1) for every trained role."""
+    arrays = {}
+    for role, result in roles.items():
+        if result.learner is not None and result.test_pred is not None:
+            arrays[f"confusion_{role}"] = confusion_matrix(result.test_pred, data.y_test, data.n_classes)
+    return Findings(arrays=arrays)
 
 
 register_diagnostic(

@@ -1,6 +1,6 @@
 """Closed-form reference curves: ridgeless least-squares risk (Hastie et al.) and Bayes-optimal bounds.
 
-Each reference is stored as a one-epoch role (see `reference_event`), so sweep views draw it.
+Each reference is stored as a one-epoch role (engine.roles.REFERENCES), so sweep views draw it.
 """
 
 import math
@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from engine.datasets.gaussian_mixture import bayes_optimal_error
-from engine.diagnostics.base import reference_event, register_diagnostic
+from engine.diagnostics.base import register_diagnostic
+from engine.outcomes import Findings
 
 
 def ridgeless_risk(gamma: float, r2: float, sigma2: float) -> float:
@@ -42,8 +43,8 @@ def used_features(cfg) -> int:
     return max(1, math.ceil(cfg.teacher.trainable_fraction * cfg.data.dim))
 
 
-def ridgeless_references(cfg, data, index: int, outcome):
-    """Fit min-norm least squares on the first p features to the real targets; yield it and theory."""
+def ridgeless_references(cfg, data, roles: dict) -> Findings:
+    """Fit min-norm least squares on the first p features to the real targets; its risk and the theory's."""
     p, d, n = used_features(cfg), cfg.data.dim, cfg.data.n_train
     x = data.x_train[:, :p].to(torch.float64).cpu()
     target = torch.from_numpy(data.info["target_train"])
@@ -54,9 +55,10 @@ def ridgeless_references(cfg, data, index: int, outcome):
     risk = float(((padded - beta) ** 2).sum())  # E over fresh x of (x·β̂ − x·β)², exact for isotropic x
     theory = misspecified_ridgeless_risk(p, d, n, cfg.data.signal**2, cfg.data.target_noise**2)
     train_mse = float(((x @ fitted - target) ** 2).mean())
-    outcome.attrs.update(gamma=p / n, theory_risk=theory, ridgeless_risk=risk)
-    yield reference_event(index, "ridgeless", {"train_loss": train_mse, "excess_risk": risk})
-    yield reference_event(index, "theory", {"excess_risk": theory})
+    return Findings(
+        attrs={"gamma": p / n, "theory_risk": theory, "ridgeless_risk": risk},
+        references={"ridgeless": {"train_loss": train_mse, "excess_risk": risk}, "theory": {"excess_risk": theory}},
+    )
 
 
 register_diagnostic(
@@ -68,15 +70,16 @@ register_diagnostic(
 )
 
 
-def bayes_bounds(cfg, data, index: int, outcome):
+def bayes_bounds(cfg, data, roles: dict) -> Findings:
     """Bayes-optimal errors at this α for a dense teacher and an η-sparse student (α → α/η, Δ → Δ/η)."""
     rho, delta, eta = cfg.data.rho, cfg.data.delta, cfg.student.trainable_fraction
     alpha = cfg.data.n_train / cfg.data.dim
     teacher = bayes_optimal_error(rho, delta, alpha)
     student = bayes_optimal_error(rho, delta / eta, alpha / eta)
-    outcome.attrs.update(alpha=alpha, bayes_teacher=teacher, bayes_student=student)
-    yield reference_event(index, "bayes_teacher", {"test_error": teacher})
-    yield reference_event(index, "bayes_student", {"test_error": student})
+    return Findings(
+        attrs={"alpha": alpha, "bayes_teacher": teacher, "bayes_student": student},
+        references={"bayes_teacher": {"test_error": teacher}, "bayes_student": {"test_error": student}},
+    )
 
 
 register_diagnostic(

@@ -64,6 +64,28 @@ def objective(logits: torch.Tensor, targets: Targets, idx: torch.Tensor | slice,
     return (1 - w) * per + w * soft_ce
 
 
+@dataclass(frozen=True)
+class Refinement:
+    """Self-distillation as label refinement: after each epoch the targets mix in the model's own predictions.
+
+    'fixed' keeps (1 − alpha)·onehot(y) in every target; 'cumulative' mixes into the previous target,
+    (1 − alpha)·target_e + alpha·softmax(f_e/T), so the given (possibly wrong) labels fade as (1 − alpha)^e.
+    """
+
+    alpha: float
+    temperature: float
+    rule: str
+
+    def next(self, targets: Targets, logits: torch.Tensor) -> Targets:
+        """Next epoch's targets from this epoch's `targets` and the model's logits on the same inputs."""
+        probs = torch.softmax(logits.to(torch.float64) / self.temperature, 1)
+        a, n, device = self.alpha, len(logits), logits.device
+        if self.rule == "cumulative":
+            mixed = (1 - a) * targets.distribution(probs.shape[1]) + a * probs
+            return Targets(torch.full_like(targets.hard, -1), mixed, torch.ones(n, device=device), 1.0)
+        return Targets(targets.hard, probs, torch.full((n,), a, device=device), 1.0)
+
+
 def targets_slice_distribution(targets: Targets, idx, n_classes: int) -> torch.Tensor:
     part = Targets(
         targets.hard[idx],
@@ -81,6 +103,7 @@ class Learner:
     families yield once), and `logits`. `loss` names the loss used for train and test loss metrics.
     """
 
+    family: str = ""  # its registered name, set by `register_family`
     loss: str = "cross_entropy"
     iterative: bool = False
 
@@ -90,35 +113,38 @@ class Learner:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def remember(self, x: torch.Tensor, logits: torch.Tensor) -> None:
-        """Keep logits on `x` computed elsewhere (with the model's whole sweep); `predict_logits(x)` returns them."""
-        self.__dict__.setdefault("known", []).append((x, logits))
-
     @torch.no_grad()
     def predict_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits for any number of inputs, computed in chunks to bound memory (or remembered)."""
-        for inputs, logits in self.__dict__.get("known", ()):
-            if x is inputs:
-                return logits
+        """Logits for any number of inputs, computed in chunks to bound memory."""
         # an empty input (no validation split) still goes through the model once, for its output shape
         return torch.cat([self.logits(x[i : i + EVAL_CHUNK]) for i in range(0, max(len(x), 1), EVAL_CHUNK)])
 
 
 @dataclass(frozen=True)
 class FamilyInfo:
-    """What the config and the GUI need to know about a family: which knobs it reads."""
+    """What the config, the GUI and the protocol need to know about a family.
+
+    Attributes
+    ----------
+    fields : the model knobs it reads
+    gradient : trained by gradient descent (epochs, optimizer, NTK)
+    trainer : how several of its models train (engine.trainers): "alone" one after another,
+        "stacked" as one batched module, "nested" by one closed-form solve shared across widths
+    """
 
     build: type
     fields: tuple[str, ...]
     gradient: bool
     description: str
+    trainer: str = "alone"
 
 
-def register_family(name: str, fields: tuple[str, ...], gradient: bool, description: str):
+def register_family(name: str, fields: tuple[str, ...], gradient: bool, description: str, trainer: str = "alone"):
     """Class decorator registering a Learner subclass as model family `name`."""
 
     def decorate(cls):
-        FAMILIES.register(name)(FamilyInfo(cls, fields, gradient, description))
+        cls.family = name
+        FAMILIES.register(name)(FamilyInfo(cls, fields, gradient, description, trainer))
         return cls
 
     return decorate

@@ -22,17 +22,12 @@ def ridge_solve(features: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.
 
 
 class LeastSquaresLearner(Learner):
-    """Shared fit for models that are linear in fixed features: fit once, yield the train loss once.
-
-    `presolved` may hold β found for this learner by a solver shared across a width sweep
-    (engine.models.nested); `fit` then uses it instead of solving again.
-    """
+    """Shared fit for models that are linear in fixed features: fit once, yield the train loss once."""
 
     loss = "mse"
 
     def __init__(self, spec, train, n_in: int, n_classes: int, seed: int, device: torch.device):
         self.spec, self.n_classes, self.seed, self.device = spec, n_classes, seed, device
-        self.presolved: torch.Tensor | None = None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -42,11 +37,8 @@ class LeastSquaresLearner(Learner):
 
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
         y = targets.distribution(self.n_classes).to(self.device)
-        if self.presolved is None:
-            self.prepare(x.to(torch.float64))
-            self.beta = self.solve(x.to(torch.float64), y)
-        else:  # solved with its width sweep, which also set up its features
-            self.beta = self.presolved
+        self.prepare(x.to(torch.float64))
+        self.beta = self.solve(x.to(torch.float64), y)
         residual = self.logits(x).to(torch.float64) - y
         yield float(0.5 * (residual**2).sum(1).mean())
 
@@ -62,11 +54,18 @@ class LeastSquaresLearner(Learner):
     ("width", "ridge"),
     gradient=False,
     description="ReLU random features (width = number of features), ridge fit in closed form",
+    trainer="nested",
 )
 class RandomFeatures(LeastSquaresLearner):
     def prepare(self, x: torch.Tensor) -> None:
         self.weights, self.bias = feature_weights(self.seed, x.shape[1], self.spec.width, self.device)
         self.feature_scale = 1 / math.sqrt(self.spec.width)
+
+    def adopt(self, widest: "RandomFeatures", beta: torch.Tensor) -> None:
+        """Take β solved with a width sweep, and this width's share of the widest model's features."""
+        p = self.spec.width
+        self.weights, self.bias, self.feature_scale = widest.weights[:, :p], widest.bias[:p], 1 / math.sqrt(p)
+        self.beta = beta
 
     def raw_features(self, x: torch.Tensor) -> torch.Tensor:
         """relu(x·W/√d + b) with W, b standard normal (the bias matters in low dimension), in one buffer."""

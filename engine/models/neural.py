@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from engine.models.base import Learner, Targets, objective, register_family
+from engine.models.base import Learner, Refinement, Targets, objective, register_family
 from engine.seeds import torch_generator
 
 
@@ -29,11 +29,7 @@ def make_optimizer(params, train, fused: bool = False) -> torch.optim.Optimizer:
 
 
 class GradientLearner(Learner):
-    """Mini-batch training of a torch module; data stays on the device and batches are index slices.
-
-    With `refine_alpha` > 0 the targets become (1 − a)·onehot(y) + a·softmax(f_e(x)/T) after each
-    epoch e (self-distillation as label refinement).
-    """
+    """Mini-batch training of a torch module; data stays on the device and batches are index slices."""
 
     iterative = True
 
@@ -43,11 +39,9 @@ class GradientLearner(Learner):
         self.seed = seed
         self.device = device
         self.loss = train.loss
-        self.refine_alpha = 0.0
-        self.refine_temperature = 1.0
-        self.refine = "fixed"
 
-    def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
+    def fit(self, x: torch.Tensor, targets: Targets, refine: Refinement | None = None) -> Iterator[float]:
+        """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each."""
         optimizer = make_optimizer(self.module.parameters(), self.train)
         order = self.batch_order()
         n, size = len(x), self.train.batch_size
@@ -62,26 +56,13 @@ class GradientLearner(Learner):
                 (loss / len(idx)).backward()
                 optimizer.step()
                 total += loss.detach()
-            if self.refine_alpha > 0:
-                targets = self.refined(x, targets)
+            if refine is not None:
+                targets = refine.next(targets, self.predict_logits(x))
             yield float(total) / max(n, 1)
 
     def batch_order(self) -> torch.Generator:
         """The generator of this model's mini-batch permutations (one randperm per epoch)."""
         return torch_generator(self.seed, "batch-order")
-
-    def refined(self, x: torch.Tensor, targets: Targets) -> Targets:
-        """Next epoch's targets: the given labels mixed with the model's own predictions.
-
-        'fixed' keeps (1 − a)·onehot(y) in every target; 'cumulative' mixes into the previous target,
-        (1 − a)·target_e + a·softmax(f_e/T), so the given (possibly wrong) labels fade as (1 − a)^e.
-        """
-        probs = torch.softmax(self.predict_logits(x).to(torch.float64) / self.refine_temperature, 1)
-        a = self.refine_alpha
-        if self.refine == "cumulative":
-            mixed = (1 - a) * targets.distribution(probs.shape[1]) + a * probs
-            return Targets(torch.full_like(targets.hard, -1), mixed, torch.ones(len(x), device=x.device), 1.0)
-        return Targets(targets.hard, probs, torch.full((len(x),), a, device=x.device), 1.0)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         self.module.eval()
@@ -96,7 +77,7 @@ def mlp(n_in: int, n_classes: int, width: int, depth: int) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Linear(size, n_classes))
 
 
-@register_family("mlp", ("width", "depth"), gradient=True, description="fully connected ReLU network")
+@register_family("mlp", ("width", "depth"), True, "fully connected ReLU network", trainer="stacked")
 class MLP(GradientLearner):
     def __init__(self, spec, train, n_in, n_classes, seed, device):
         super().__init__(seeded_module(seed, lambda: mlp(n_in, n_classes, spec.width, spec.depth)), train, seed, device)
@@ -126,7 +107,7 @@ class Conv1dNet(nn.Module):
         return self.readout(self.features(x.unsqueeze(1)))
 
 
-@register_family("cnn", ("width",), gradient=True, description="1-D convolutional network (width = channels)")
+@register_family("cnn", ("width",), True, "1-D convolutional network (width = channels)", trainer="stacked")
 class CNN(GradientLearner):
     def __init__(self, spec, train, n_in, n_classes, seed, device):
         super().__init__(seeded_module(seed, lambda: Conv1dNet(n_in, n_classes, spec.width)), train, seed, device)

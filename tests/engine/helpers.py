@@ -24,10 +24,10 @@ def run_all(cfg: ExperimentConfig, path, **kwargs) -> list:
 
 
 def fail_training(monkeypatch, error: BaseException) -> None:
-    """Make every point that trains alone raise `error` as soon as it starts."""
+    """Make every group of points raise `error` as soon as it starts training."""
 
     def raising(*args, **kwargs):
         raise error
         yield
 
-    monkeypatch.setattr(engine.runner, "run_point", raising)
+    monkeypatch.setattr(engine.runner, "train_group", raising)

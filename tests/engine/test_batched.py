@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from engine.batched import Job, plan_buckets, train_together
 from engine.datasets import build_dataset
 from engine.events import PointFinished, RunFinished
-from engine.group import plan_groups
 from engine.metrics import DeviceData
 from engine.models import Targets, build_learner
-from engine.point import PointOutcome
+from engine.outcomes import Ledger
+from engine.protocol import plan_groups
 from engine.runfile import load_run
 from engine.runner import expand_points, resume, run
-from engine.stacked import StackedMLP
+from engine.trainers import Consumer, Job
+from engine.trainers.stacked import plan_buckets, train_stacked
+from engine.trainers.stacking import StackedMLP
 from tests.engine.helpers import run_all, tiny_config
 
 WIDTHS = [3, 8, 16, 40]
@@ -30,7 +31,7 @@ def jobs_for(cfg, seeds=(0, 1), widths=WIDTHS):
             spec = cfg.teacher.model_copy(update={"width": width})
             n_in = data.x_train.shape[1]
             learner = build_learner(spec, cfg.train, n_in, data.n_classes, 1000 * seed + index, torch.device("cpu"))
-            jobs.append(Job(learner, data, data.x_train, Targets(data.y_train), [(len(jobs), None)]))
+            jobs.append(Job(learner, data, data.x_train, Targets(data.y_train), [Consumer(len(jobs), "teacher")]))
     return jobs
 
 
@@ -50,18 +51,16 @@ def test_batched_training_matches_training_each_model_alone(optimizer, family):
         data=SIGNALS if family == "cnn" else {},
     )
     together, alone = jobs_for(cfg), jobs_for(cfg)
-    outcomes = {j.consumers[0][0]: PointOutcome() for j in together}
-    events = list(train_together("teacher", together, cfg.train, outcomes, lambda: False))
-    assert len(events) == len(together) * cfg.train.epochs
-    for index, (job, reference) in enumerate(zip(together, alone, strict=True)):
+    fits = [fit for epoch in train_stacked(together, lambda: False) for fit in epoch]
+    assert len(fits) == len(together) * cfg.train.epochs
+    for job, reference in zip(together, alone, strict=True):
         losses, weights = train_alone(reference)
-        mine = [e.metrics["train_loss"] for e in events if e.point == index]
+        mine = [fit.loss for fit in fits if fit.job is job]
         np.testing.assert_allclose(mine, losses, rtol=1e-4)
         for a, b in zip(job.learner.module.parameters(), weights, strict=True):
             # Adam divides by √v: where a weight's gradient is ~0, float summation order alone can move it
             # by ~1e-5 (seen once in 4800 CNN weights after 5 epochs), so atol allows a few times that
             torch.testing.assert_close(a, b, rtol=1e-4, atol=5e-5)
-        assert outcomes[index].learners["teacher"] is job.learner
 
 
 def test_padded_weights_stay_exactly_zero():
@@ -85,9 +84,13 @@ def test_a_diverging_model_leaves_the_others_untouched():
     together, alone = jobs_for(cfg, seeds=(0,)), jobs_for(cfg, seeds=(0,))
     with torch.no_grad():
         next(together[1].learner.module.parameters()).fill_(math.nan)
-    outcomes = {j.consumers[0][0]: PointOutcome() for j in together}
-    list(train_together("teacher", together, cfg.train, outcomes, lambda: False))
-    assert outcomes[1].diverged == {"teacher": 1} and "teacher" not in outcomes[1].learners
+    ledger = Ledger(list(range(len(together))), {})
+    events = list(ledger.stage(together, True, lambda: False))
+    diverged = ledger.results[1]["teacher"]
+    assert diverged.diverged_at == 1 and diverged.learner is None
+    assert [e.epoch for e in events if e.point == 1] == [1], "a diverged model is reported once, then dropped"
+    assert math.isnan(diverged.curves["test_error"][0]) and diverged.curves["steps"] == [diverged.curves["steps"][0]]
+    assert all(ledger.results[i]["teacher"].learner is together[i].learner for i in (0, 2, 3))
     for index in (0, 2, 3):
         _, weights = train_alone(alone[index])
         for a, b in zip(together[index].learner.module.parameters(), weights, strict=True):
@@ -110,22 +113,40 @@ def layer_width(job):
 SWEEP = {"axis": "teacher.width", "values": [4, 8, 24], "seeds": [0, 1]}
 
 
-@pytest.mark.parametrize("mode", ["hard", "soft"])
-def test_a_batched_run_equals_the_one_by_one_run(tmp_path, mode):
-    together = run_all(tiny_config(distill={"mode": mode}, sweep=SWEEP), tmp_path / "together.h5")
-    alone = run_all(tiny_config(distill={"mode": mode}, sweep=SWEEP, run={"batch_models": False}), tmp_path / "a.h5")
+STUDENT_SWEEP = {"axis": "student.width", "values": [4, 8, 24], "seeds": [0, 1]}
+PROTOCOLS = {
+    "hard": {"distill": {"mode": "hard"}},
+    "soft": {"distill": {"mode": "soft", "temperature": 2.0, "chi": 0.5, "student_data": "both"}},
+    "self": {"distill": {"mode": "self", "alpha": 0.5, "refine": "cumulative"}, "sweep": STUDENT_SWEEP},
+    "self-ntk": {"distill": {"mode": "self", "alpha": 0.3}, "train": {"ntk_points": 40}, "sweep": STUDENT_SWEEP},
+    "bootstrap-teachers": {"distill": {"teachers": 3, "teacher_data": "bootstrap", "pool_labels": "random"}},
+    "split-teachers": {"distill": {"teachers": 2, "teacher_data": "split", "pool_labels": "ensemble"}},
+}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_batched_run_equals_the_one_by_one_run(tmp_path, protocol):
+    sections = {"sweep": SWEEP} | PROTOCOLS[protocol]
+    train = {**tiny_config().train.model_dump(), **sections.pop("train", {})}
+    cfg = tiny_config(train=train, **sections)
+    assert len(plan_groups(expand_points(cfg))[0]) == 6, "the sweep's points train as one group"
+    together = run_all(cfg, tmp_path / "together.h5")
+    alone = run_all(tiny_config(train=train, run={"batch_models": False}, **sections), tmp_path / "a.h5")
     assert together[-1].status == alone[-1].status == "complete"
     a, b = load_run(tmp_path / "together.h5"), load_run(tmp_path / "a.h5")
     n_test = tiny_config().data.n_test
     for pa, pb in zip(a.points, b.points, strict=True):
         assert (pa.index, pa.seed, pa.values) == (pb.index, pb.seed, pb.values)
-        assert pa.curves.keys() == pb.curves.keys() == {"teacher", "student", "baseline"}
+        assert pa.curves.keys() == pb.curves.keys() and {"student", "baseline"} <= pb.curves.keys()
         for role, curves in pb.curves.items():
             np.testing.assert_allclose(pa.curves[role]["train_loss"], curves["train_loss"], rtol=1e-3)
             np.testing.assert_allclose(pa.curves[role]["test_error"], curves["test_error"], atol=2.5 / n_test)
             np.testing.assert_allclose(
                 pa.curves[role]["agreement"], curves["agreement"], atol=2.5 / n_test, equal_nan=True
             )
+        assert pa.arrays.keys() == pb.arrays.keys()
+        for name in (n for n in pb.arrays if n.startswith("ntk_")):
+            np.testing.assert_allclose(pa.arrays[name], pb.arrays[name], rtol=1e-3, atol=1e-6)
 
 
 def test_a_width_sweep_shares_each_seeds_baseline(tmp_path):
@@ -139,14 +160,19 @@ def test_a_width_sweep_shares_each_seeds_baseline(tmp_path):
         assert len(agreements) > 1, "agreement is measured against each point's own teacher"
 
 
-def test_only_compatible_points_are_grouped():
+def test_points_group_when_their_families_train_together():
     cfg = tiny_config(sweep={"axis": "teacher.width", "values": [4, 8], "axis2": "train.lr", "values2": [0.01, 0.02]})
     groups = plan_groups(expand_points(cfg))
     assert [[p.index for p in g] for g in groups] == [[0, 2], [1, 3]]
-    selfish = tiny_config(distill={"mode": "self"}, sweep={"axis": "teacher.width", "values": [4, 8]})
-    assert [len(g) for g in plan_groups(expand_points(selfish))] == [1, 1]
-    resampled = tiny_config(distill={"teacher_data": "bootstrap"}, sweep={"axis": "teacher.width", "values": [4, 8]})
-    assert [len(g) for g in plan_groups(expand_points(resampled))] == [1, 1], "its teacher trains on a resample"
+    widths = {"axis": "student.width", "values": [4, 8]}
+    for modes in ({"mode": "self"}, {"teacher_data": "bootstrap", "teachers": 3}):
+        assert [len(g) for g in plan_groups(expand_points(tiny_config(distill=modes, sweep=widths)))] == [2]
+    alone = tiny_config(
+        teacher={"model": "knn"}, student={"model": "knn"}, sweep={"axis": "data.noise", "values": [0, 0.1]}
+    )
+    assert [len(g) for g in plan_groups(expand_points(alone))] == [1, 1], "k-NN gains nothing from a group"
+    off = tiny_config(sweep=widths, run={"batch_models": False})
+    assert [len(g) for g in plan_groups(expand_points(off))] == [1, 1]
 
 
 def test_a_stop_inside_a_group_keeps_no_half_trained_point_and_resume_completes_it(tmp_path):

@@ -7,6 +7,7 @@ import torch
 from engine.config import DataConfig, ModelConfig, TrainConfig
 from engine.datasets import build_dataset
 from engine.models import FAMILIES, Targets, build_learner
+from engine.models.base import Refinement
 
 CPU = torch.device("cpu")
 
@@ -118,12 +119,12 @@ def test_cumulative_refinement_lets_the_given_labels_fade_while_fixed_keeps_them
     data = build_dataset(MOONS, 0)
     x, y, *_ = tensors(data)
     learner = build_learner(ModelConfig(model="mlp", width=8), TrainConfig(epochs=1), 2, 2, 0, CPU)
-    learner.refine_alpha = 0.2
     onehot = torch.nn.functional.one_hot(y, 2).double()
-    probs = torch.softmax(learner.predict_logits(x).double(), 1)
+    logits = learner.predict_logits(x)
+    probs = torch.softmax(logits.double(), 1)
     for rule, kept in (("fixed", [0.8, 0.8]), ("cumulative", [0.8, 0.64])):
-        learner.refine, targets = rule, Targets(y)
+        refine, targets = Refinement(0.2, 1.0, rule), Targets(y)
         for share in kept:
-            targets = learner.refined(x, targets)
+            targets = refine.next(targets, logits)
             expected = share * onehot + (1 - share) * probs
             assert torch.allclose(targets.distribution(2), expected, atol=1e-6), rule

@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from engine.config import ModelConfig, TrainConfig
+from engine.metrics import DeviceData
 from engine.models import Targets, build_learner
 from engine.models.closed_form import ridge_solve
-from engine.models.nested import nested_solve, presolve
+from engine.trainers import Consumer, Job
+from engine.trainers.nested import nested_solve, train_nested
 
 WIDTHS = [5, 20, 59, 60, 61, 90, 300]
 
@@ -40,20 +42,23 @@ def test_rank_deficient_widths_fall_back_to_the_pseudo_inverse():
 
 
 @pytest.mark.parametrize("ridge", [0.0, 1e-2])
-def test_a_random_features_sweep_presolved_together_predicts_like_each_model_fit_alone(ridge):
+def test_a_random_features_sweep_solved_together_predicts_like_each_model_fit_alone(ridge):
     x, labels = problem()
+    x32 = x.float()
+    data = DeviceData(x32, labels, labels, x32, labels, x32[:0], x32[:5], labels[:5], 3)
     together, alone = [], []
     for width in WIDTHS:
         spec = ModelConfig(model="random_features", width=width, ridge=ridge)
         together.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
         alone.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
-    x32 = x.float()
-    presolve(together, [x32] * len(WIDTHS), [Targets(labels)] * len(WIDTHS), [[x32]] * len(WIDTHS))
-    assert all(learner.presolved is not None for learner in together)
-    for a, b in zip(together, alone, strict=True):
-        next(a.fit(x32, Targets(labels)))
-        next(b.fit(x32, Targets(labels)))
+    targets = Targets(labels)
+    jobs = [Job(learner, data, x32, targets, [Consumer(i, "teacher")]) for i, learner in enumerate(together)]
+    (fits,) = list(train_nested(jobs, lambda: False))
+    assert [fit.job for fit in fits] == jobs, "one factorization: every width reported in one batch"
+    for fit, a, b in zip(fits, together, alone, strict=True):
+        loss = next(b.fit(x32, targets))
         torch.testing.assert_close(a.predict_logits(x32), b.predict_logits(x32), rtol=1e-4, atol=1e-4)
+        assert fit.loss == pytest.approx(loss, rel=1e-4, abs=1e-6)
 
 
 def test_random_features_are_nested_across_widths():

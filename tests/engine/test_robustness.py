@@ -174,7 +174,7 @@ def test_divergence_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert len(finished) == 2 and events[-1].status == "complete"
     stored = load_run(tmp_path / "diverged.h5")
     for point in stored.points:
-        epoch = point.attrs["diverged_teacher"]
+        epoch = point.diverged["teacher"]
         assert 1 <= epoch <= 4 and len(point.curves["teacher"]["epoch"]) == epoch
         assert "student" not in point.curves, "no student is distilled from a diverged teacher"
         assert "baseline" in point.curves

@@ -2,10 +2,9 @@
 
 import numpy as np
 
-from engine.point import PointOutcome, run_point
 from engine.presets import load_preset
 from engine.runfile import best_epoch
-from tests.engine.science import CPU, config, device_data, error_curves
+from tests.engine.science import config, error_curves, train_one
 
 
 def test_clean_label_energy_sits_on_top_ntk_eigenvectors_above_a_permuted_label_control():
@@ -23,7 +22,7 @@ def test_clean_label_energy_sits_on_top_ntk_eigenvectors_above_a_permuted_label_
             train={"epochs": 4, "batch_size": 64, "lr": 3e-3, "ntk_points": 200},
         )
         curves, outcome = error_curves(cfg, seed)
-        arrays = outcome.arrays
+        arrays = outcome.record.arrays
 
         def share(name: str, arrays=arrays) -> float:
             top = len(arrays[name]) // 10
@@ -49,12 +48,10 @@ def self_distillation_curves(seed: int) -> dict[str, dict[str, list[float]]]:
         distill={"mode": "self", "alpha": 0.2, "refine": "cumulative"},
         train={"epochs": 40, "batch_size": 64, "lr": 1e-3},
     )
-    curves: dict[str, dict[str, list[float]]] = {}
-    for event in run_point(cfg, device_data(cfg, seed), seed, 0, CPU, PointOutcome()):
-        role = curves.setdefault(event.role, {"epoch": [], "val_error": [], "test_error": []})
-        for name, values in role.items():
-            values.append(event.epoch if name == "epoch" else event.metrics[name])
-    return curves
+    _, result = train_one(cfg, seed)
+    return {
+        role: {m: list(c[m]) for m in ("epoch", "val_error", "test_error")} for role, c in result.record.curves.items()
+    }
 
 
 def test_self_distillation_needs_no_early_stopping_while_vanilla_training_does():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from engine.diagnostics.theory import misspecified_ridgeless_risk, ridgeless_references, ridgeless_risk
-from engine.point import PointOutcome
 from tests.engine.science import config, device_data, run_one
 
 
@@ -31,8 +30,8 @@ def regression(dim: int, n_train: int, trainable_fraction: float = 1.0):
 
 def measured_risk(cfg, seed: int) -> tuple[float, float]:
     """The min-norm fit's excess risk and the closed form, straight from the diagnostic."""
-    events = {e.role: e.metrics for e in ridgeless_references(cfg, device_data(cfg, seed), 0, PointOutcome())}
-    return events["ridgeless"]["excess_risk"], events["theory"]["excess_risk"]
+    found = ridgeless_references(cfg, device_data(cfg, seed), {}).references
+    return found["ridgeless"]["excess_risk"], found["theory"]["excess_risk"]
 
 
 def test_closed_form_limits():
@@ -56,6 +55,6 @@ def test_a_point_records_the_fit_the_theory_and_a_risk_peak_at_the_threshold():
     for gamma in (0.5, 0.95, 1.05, 3.0):
         final, outcome = run_one(regression(round(gamma * 200), 200))
         assert {"teacher", "baseline", "ridgeless", "theory"} <= set(final)
-        assert outcome.attrs["gamma"] == pytest.approx(gamma)
+        assert outcome.record.attrs["gamma"] == pytest.approx(gamma)
         risks[gamma] = final["ridgeless"]["excess_risk"]
     assert min(risks[0.95], risks[1.05]) > 4 * max(risks[0.5], risks[3.0])

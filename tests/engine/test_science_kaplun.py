@@ -43,7 +43,7 @@ def test_interpolating_teachers_sample_the_noise_and_their_students_beat_them(te
         error = large["teacher"]["test_error"]
         assert abs(error - NOISE) < 0.08, "a sampler's clean test error is close to the noise rate"
         assert large["teacher"]["sampler_distance"] < 0.1, "its confusion matrix is close to T"
-        confusion = outcome.arrays["confusion_teacher"]
+        confusion = outcome.record.arrays["confusion_teacher"]
         assert confusion.shape == (3, 3) and np.allclose(confusion.sum(1), 1)
         assert large["student"]["test_error"] < error - 0.08
         assert large["student"]["test_error"] < small["student"]["test_error"] - 0.05
@@ -66,7 +66,7 @@ def test_a_pool_of_bootstrap_teachers_are_distinct_samplers():
     roles = ("teacher", "teacher_2", "teacher_3", "teacher_4")
     final, outcome = run_one(spirals_point(2000, ONE_NN, "symmetric", teachers=4, teacher_data="bootstrap"))
     for a, b in itertools.combinations(roles, 2):
-        disagree = float((outcome.test_pred[a] != outcome.test_pred[b]).float().mean())
+        disagree = float((outcome.roles[a].test_pred != outcome.roles[b].test_pred).float().mean())
         # two samplers of 30% noise from resamples sharing ~40% of S disagree on roughly a third of inputs
         assert disagree > 0.15, f"{a} and {b} train on their own resamples, so they are not copies"
     assert all(final[r]["sampler_distance"] < 0.15 for r in roles)

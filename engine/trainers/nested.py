@@ -13,10 +13,14 @@ by each teacher for a fixed-width student) is solved at once as extra right-hand
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import torch
 
+from engine.metrics import Labels, batch_metrics
 from engine.models.closed_form import FEATURE_ELEMENTS, RandomFeatures, ridge_solve
+from engine.trainers.alone import train_alone
+from engine.trainers.jobs import Fit, Fits, Job
 
 # Below these relative sizes of R's (or the Cholesky factor's) diagonal a width is solved from its
 # own features like a fit done alone. A Gram matrix squares the condition number, so its factor must
@@ -25,44 +29,73 @@ RANK_TOLERANCE = 1e-10
 CHOLESKY_TOLERANCE = 1e-4
 
 
-def presolve(learners: list, xs: list[torch.Tensor], targets: list, inputs: list[list[torch.Tensor]]) -> None:
-    """Solve every random-features learner that shares its features with another, all at once.
-
-    Sets `presolved` (β) on each, and makes each remember its logits on its `inputs` (its evaluation
-    sets), computed from one pass of the widest features instead of one per width.
-    """
-    groups = defaultdict(list)
-    for i, learner in enumerate(learners):
-        if type(learner) is RandomFeatures:
-            groups[(learner.seed, id(xs[i]), learner.spec.ridge)].append(i)
+def train_nested(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+    """Random-features jobs sharing their features (seed, inputs, ridge) are solved at once; the rest alone."""
+    groups: dict[tuple, list[Job]] = defaultdict(list)
+    for job in jobs:
+        learner = job.learner
+        shared = type(learner) is RandomFeatures
+        groups[(learner.seed, id(job.x), learner.spec.ridge) if shared else (id(job),)].append(job)
+    alone = []
     for members in groups.values():
-        if len(members) > 1:
-            chosen = [learners[i] for i in members]
-            solve_group(chosen, xs[members[0]], [targets[i] for i in members])
-            predict_group(chosen, unique([x for i in members for x in inputs[i]]))
+        if len(members) == 1:
+            alone += members
+            continue
+        yield solved_fits(members)
+        if stop():
+            return False
+    return (yield from train_alone(alone, stop))
+
+
+def solved_fits(jobs: list[Job]) -> list[Fit]:
+    """Solve `jobs` together and measure them from logits computed with one pass of the widest features."""
+    learners = [job.learner for job in jobs]
+    solve_group(learners, jobs[0].x, [job.targets for job in jobs])
+    later = [job.later for job in jobs if job.later is not None]
+    logits = predict_group(learners, unique([x for job in jobs for x in evaluation_inputs(job)] + later))
+    sets = [[logits[m][id(x)] for x in evaluation_inputs(job)] for m, job in enumerate(jobs)]
+    train, val, test, fit = (torch.stack([s[k] for s in sets]) for k in range(4))
+    n_classes = jobs[0].data.n_classes
+    fit_labels = torch.stack([job.targets.labels(n_classes) for job in jobs])
+    labels = Labels.of([job.data for job in jobs])
+    rows, test_pred = batch_metrics(train.argmax(-1), val.argmax(-1), test, fit.argmax(-1), fit_labels, labels, "mse")
+    fits = []
+    for m, job in enumerate(jobs):
+        residual = fit[m].to(torch.float64) - job.targets.distribution(n_classes)
+        if job.later is not None:
+            job.later_logits = logits[m][id(job.later)]
+        fits.append(Fit(job, 1, float(0.5 * (residual**2).sum(1).mean()), rows[m], test_pred[m]))
+    return fits
+
+
+def evaluation_inputs(job: Job) -> list[torch.Tensor]:
+    return [job.data.x_train, job.data.x_val, job.data.x_test, job.x]
 
 
 def unique(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return list({id(t): t for t in tensors}.values())
 
 
-def predict_group(learners: list[RandomFeatures], inputs: list[torch.Tensor]) -> None:
-    """Each learner's logits on each input set, from the widest model's features computed once per row chunk."""
+def predict_group(learners: list[RandomFeatures], inputs: list[torch.Tensor]) -> list[dict[int, torch.Tensor]]:
+    """Per learner, its logits on each input set (by id), from the widest model's features computed once per row chunk."""
     widest = max(learners, key=lambda learner: learner.spec.width)
     rows = max(1, FEATURE_ELEMENTS // widest.spec.width)
+    found: list[dict[int, torch.Tensor]] = [{} for _ in learners]
     for x in inputs:
         parts: list[list[torch.Tensor]] = [[] for _ in learners]
         for start in range(0, len(x), rows):
             features = widest.raw_features(x[start : start + rows].to(torch.float64))
             for part, learner in zip(parts, learners, strict=True):
                 p = learner.spec.width
-                part.append(features[:, :p] @ (learner.presolved / p**0.5))
-        for part, learner in zip(parts, learners, strict=True):
+                part.append(features[:, :p] @ (learner.beta / p**0.5))
+        for mine, part, learner in zip(found, parts, learners, strict=True):
             logits = torch.cat(part) if part else torch.zeros(0, learner.n_classes, device=x.device)
-            learner.remember(x, logits.to(torch.float32))
+            mine[id(x)] = logits.to(torch.float32)
+    return found
 
 
 def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) -> None:
+    """Fit every learner (same seed and inputs, any widths) from the widest one's features."""
     widest = max(learners, key=lambda learner: learner.spec.width)
     x = x.to(torch.float64)
     widest.prepare(x)
@@ -81,9 +114,7 @@ def solve_group(learners: list[RandomFeatures], x: torch.Tensor, targets: list) 
     for t, learner in zip(targets, learners, strict=True):
         start, y = distinct[(id(t.hard), id(t.soft), id(t.weight), t.temperature)]
         p = learner.spec.width
-        learner.presolved = betas[p][:, start : start + y.shape[1]] / scales[p]
-        learner.weights, learner.bias = widest.weights[:, :p], widest.bias[:p]
-        learner.feature_scale = scales[p]
+        learner.adopt(widest, betas[p][:, start : start + y.shape[1]] / scales[p])
 
 
 def nested_solve(features: torch.Tensor, y: torch.Tensor, widths: list[int], ridges: dict[int, float]) -> dict:

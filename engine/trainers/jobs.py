@@ -1,0 +1,72 @@
+"""A unit of training: a job (one model, its data and targets, who reports it) and its per-epoch fits."""
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import torch
+
+from engine.budget import steps_per_epoch
+from engine.metrics import DeviceData
+from engine.models import Learner, Targets
+from engine.models.base import Refinement
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A (point, role) that reports a job's model, and its teacher's test predictions for agreement."""
+
+    point: int
+    role: str
+    teacher_pred: torch.Tensor | None = None
+
+
+@dataclass(eq=False)
+class Job:
+    """One model to train and the (point, role)s that report it.
+
+    Attributes
+    ----------
+    learner : a freshly built learner of the role's family and budget
+    data : the dataset its metrics are computed on
+    x, targets : its training inputs and targets
+    consumers : who reports it; a baseline shared by the points of a teacher-width sweep has several
+    refine : self-distillation's label refinement, or None
+    later : inputs a later role needs this model's logits on (a teacher labels the student's pool)
+    watched : a diagnostic reads the model after every epoch, so its weights must be current then
+    diverged_at, later_logits : filled while training
+    """
+
+    learner: Learner
+    data: DeviceData
+    x: torch.Tensor
+    targets: Targets
+    consumers: list[Consumer]
+    refine: Refinement | None = None
+    later: torch.Tensor | None = None
+    watched: bool = False
+    diverged_at: int | None = None
+    later_logits: torch.Tensor | None = None
+
+    @property
+    def epochs(self) -> int:
+        return self.learner.train.epochs if self.learner.iterative else 1
+
+    def steps(self, epoch: int) -> int:
+        """Optimizer steps after `epoch` epochs (0 for closed-form and full-batch fits)."""
+        if not self.learner.iterative:
+            return 0
+        return epoch * steps_per_epoch(len(self.x), self.learner.train.batch_size)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A job's state after one epoch: mean training loss, metrics (agreement aside), test predictions."""
+
+    job: Job
+    epoch: int
+    loss: float
+    metrics: dict[str, float]
+    test_pred: torch.Tensor
+
+
+Fits = Generator[list[Fit], None, bool]

@@ -1,0 +1,189 @@
+"""Train many MLPs or CNNs at once: zero-padded weights stacked per width bucket, one step for all.
+
+Each model keeps its own initialization (copied from the module it would train alone), its own
+mini-batch order, its own loss normalization, its own optimizer state (Adam and SGD act
+elementwise, so a stacked tensor is the same as M separate ones) and its own label refinement.
+Padded weights start at zero and stay there: a padded unit's pre-activation is 0, ReLU's gradient
+at 0 is 0, so no gradient reaches it. Training together therefore gives what training alone gives,
+up to float summation order.
+"""
+
+import itertools
+from collections.abc import Callable
+
+import torch
+
+from engine.metrics import Labels, batch_metrics
+from engine.models import Targets
+from engine.models.base import objective
+from engine.models.neural import make_optimizer
+from engine.trainers.jobs import Fit, Fits, Job
+from engine.trainers.stacking import hidden_width, stack, step_flops
+
+# One optimizer step of a bucket costs about this many flops of fixed overhead (kernel launches,
+# Python): measured on a 2-core CPU (≈2 ms at ≈50 GFLOP/s) and estimated for a GPU (≈0.3 ms at 30 TFLOP/s).
+STEP_OVERHEAD_FLOPS = {"cpu": 1e8, "cuda": 1e10}
+
+
+def stack_unique(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack the distinct tensors of a list (by identity) and map each entry to its row."""
+    rows: dict[int, int] = {}
+    unique = []
+    for t in tensors:
+        if id(t) not in rows:
+            rows[id(t)] = len(unique)
+            unique.append(t)
+    slot = torch.tensor([rows[id(t)] for t in tensors], device=tensors[0].device)
+    return torch.stack(unique), slot
+
+
+def plan_buckets(jobs: list[Job], batch: int, device: torch.device) -> list[list[int]]:
+    """Group jobs into width buckets so that padding wastes less than a bucket's fixed overhead costs.
+
+    Start with one bucket per distinct width and merge neighbours while the merged bucket is
+    cheaper than the two apart: small widths share one bucket, the widest stay on their own.
+    """
+    overhead = STEP_OVERHEAD_FLOPS.get(device.type, STEP_OVERHEAD_FLOPS["cuda"])
+    order = sorted(range(len(jobs)), key=lambda j: step_flops(jobs[j].learner, batch))
+    buckets: list[list[int]] = []
+    for j in order:
+        if buckets and hidden_width(jobs[buckets[-1][0]].learner) == hidden_width(jobs[j].learner):
+            buckets[-1].append(j)
+        else:
+            buckets.append([j])
+
+    def cost(bucket: list[int]) -> float:
+        widest = max(step_flops(jobs[j].learner, batch) for j in bucket)
+        return overhead + len(bucket) * widest
+
+    while len(buckets) > 1:
+        savings = [cost(a) + cost(b) - cost(a + b) for a, b in itertools.pairwise(buckets)]
+        best = max(range(len(savings)), key=savings.__getitem__)
+        if savings[best] <= 0:
+            break
+        buckets[best : best + 2] = [buckets[best] + buckets[best + 1]]
+    return buckets
+
+
+class Bucket:
+    """Jobs of similar width trained as one stacked module with one optimizer."""
+
+    def __init__(self, jobs: list[Job]):
+        self.jobs = jobs
+        self.net = stack([j.learner for j in jobs])
+        self.optimizer = make_optimizer(self.net.parameters(), jobs[0].learner.train, fused=True)
+        self.orders = [j.learner.batch_order() for j in jobs]
+        self.loss = jobs[0].learner.loss
+        self.n = len(jobs[0].x)
+        self.fit_x, self.fit_slot = stack_unique([j.x for j in jobs])
+        self.train_x, self.train_slot = stack_unique([j.data.x_train for j in jobs])
+        self.val_x, self.val_slot = stack_unique([j.data.x_val for j in jobs])
+        self.test_x, self.test_slot = stack_unique([j.data.x_test for j in jobs])
+        self.fits_train = all(j.x is j.data.x_train for j in jobs)
+        self.parts = [j.targets for j in jobs]
+        self.targets = concat_targets(self.parts)
+        n_classes = jobs[0].data.n_classes
+        self.fit_labels = torch.stack([j.targets.labels(n_classes) for j in jobs])
+        self.refined = [m for m, j in enumerate(jobs) if j.refine is not None]
+        self.offsets = torch.arange(len(jobs), device=self.fit_x.device).unsqueeze(1) * self.n
+        self.labels = Labels.of([j.data for j in jobs])
+
+    def shuffle(self) -> None:
+        device = self.fit_x.device
+        self.perm = torch.stack([torch.randperm(self.n, generator=g) for g in self.orders]).to(device)
+
+    def step(self, start: int, size: int) -> torch.Tensor:
+        """One optimizer step of every model on its own next mini-batch; returns each model's summed loss."""
+        idx = self.perm[:, start : start + size]
+        logits = self.net(self.fit_x[self.fit_slot.unsqueeze(1), idx])
+        flat = (self.offsets + idx).reshape(-1)
+        per = objective(logits.reshape(-1, logits.shape[-1]), self.targets, flat, self.loss).reshape(idx.shape)
+        sums = per.sum(1)
+        self.optimizer.zero_grad(set_to_none=True)
+        (sums.sum() / idx.shape[1]).backward()
+        self.optimizer.step()
+        return sums.detach()
+
+    def evaluate(self) -> tuple[list[dict[str, float]], torch.Tensor]:
+        train_logits = self.net.outputs(self.train_x, self.train_slot)
+        fit_logits = train_logits if self.fits_train else self.net.outputs(self.fit_x, self.fit_slot)
+        self.refine(fit_logits)
+        val_pred = self.net.outputs(self.val_x, self.val_slot).argmax(-1)
+        test_logits = self.net.outputs(self.test_x, self.test_slot)
+        train_pred, fit_pred = train_logits.argmax(-1), fit_logits.argmax(-1)
+        return batch_metrics(train_pred, val_pred, test_logits, fit_pred, self.fit_labels, self.labels, self.loss)
+
+    def refine(self, fit_logits: torch.Tensor) -> None:
+        """Next epoch's targets of the self-distilled models, from their logits on their own inputs."""
+        if not self.refined:
+            return
+        for m in self.refined:
+            self.parts[m] = self.jobs[m].refine.next(self.parts[m], fit_logits[m])
+        self.targets = concat_targets(self.parts)
+
+    def sync(self, watched: bool = True) -> None:
+        """Copy the trained weights back into each (watched) model's own module."""
+        for m, job in enumerate(self.jobs):
+            if job.watched or not watched:
+                self.net.unstack(m, job.learner.module)
+
+    def label_later(self) -> None:
+        """Every model's logits on the inputs a later role needs, in one batched pass."""
+        later = [m for m, job in enumerate(self.jobs) if job.later is not None]
+        if later:
+            x, slot = stack_unique([self.jobs[m].later for m in later])
+            logits = self.net.outputs(x, slot)
+            for row, m in enumerate(later):
+                self.jobs[m].later_logits = logits[row]
+
+
+def concat_targets(parts: list[Targets]) -> Targets:
+    """The targets of M jobs end to end; job m's example i is row m·n + i."""
+    soft = None if parts[0].soft is None else torch.cat([t.soft for t in parts])
+    weight = None if parts[0].weight is None else torch.cat([t.weight for t in parts])
+    return Targets(torch.cat([t.hard for t in parts]), soft, weight, parts[0].temperature)
+
+
+def train_stacked(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+    """Train `jobs` as stacked computations, yielding every running job's Fit after each epoch.
+
+    Jobs with the same budget and number of training inputs train together, in width buckets;
+    False if `stop` asked to end (checked after every epoch).
+    """
+    parts: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        parts.setdefault((job.learner.train.model_dump_json(), len(job.x)), []).append(job)
+    for part in parts.values():
+        if not (yield from train_part(part, stop)):
+            return False
+    return True
+
+
+def train_part(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+    """Jobs sharing budget and data size: one loop over epochs and mini-batches for all their buckets."""
+    train = jobs[0].learner.train
+    buckets = [Bucket([jobs[j] for j in b]) for b in plan_buckets(jobs, train.batch_size, jobs[0].x.device)]
+    n, size = len(jobs[0].x), train.batch_size
+    for epoch in range(1, train.epochs + 1):
+        for bucket in buckets:
+            bucket.shuffle()
+        totals = [torch.zeros(len(b.jobs), device=b.fit_x.device) for b in buckets]
+        for start in range(0, n, size):
+            for bucket, total in zip(buckets, totals, strict=True):
+                total += bucket.step(start, size)
+        losses = (torch.cat(totals) / max(n, 1)).tolist()
+        fits, position = [], 0
+        for bucket in buckets:
+            rows, test_pred = bucket.evaluate()
+            bucket.sync()
+            for m, job in enumerate(bucket.jobs):
+                if job.diverged_at is None:
+                    fits.append(Fit(job, epoch, losses[position + m], rows[m], test_pred[m]))
+            position += len(bucket.jobs)
+        yield fits
+        if stop():
+            return False
+    for bucket in buckets:
+        bucket.label_later()
+        bucket.sync(watched=False)
+    return True
