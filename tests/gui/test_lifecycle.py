@@ -32,7 +32,7 @@ def test_resume_a_stopped_run_from_the_run_menu(window, qtbot, stopped_run):
     assert done.args == [stopped_run, "complete"]
     data = load_run(stopped_run)
     assert data.status == "complete" and [p.index for p in data.points] == [0, 1]
-    assert len(window.controller.state.points) == 2
+    assert len(window.controller.state.results.points) == 2
     assert not can_resume(stopped_run)
 
 
