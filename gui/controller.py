@@ -12,9 +12,9 @@ from superqt.utils import GeneratorWorker, create_worker
 
 from engine.config import ExperimentConfig, validate
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
+from engine.roles import is_model_role
 from engine.runfile import load_run
 from engine.runner import resume, run
-from gui.palette import is_model_role
 from gui.state import RunState
 
 GIL_SWITCH_S = 0.0005

@@ -8,12 +8,12 @@ from matplotlib.figure import Figure
 
 from engine.errors import OutputError
 from engine.results import Results
+from engine.roles import is_model_role
 from engine.runfile import RunData, best_epoch
 from gui.palette import (
     BAYES_COLOR,
     SERIES_SYMBOLS,
     THRESHOLD_COLOR,
-    is_model_role,
     role_color,
     role_label,
     shade,

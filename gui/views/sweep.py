@@ -7,12 +7,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
+from engine.roles import is_model_role
 from gui.palette import (
     BAYES_COLOR,
     RUN_STYLES,
     SERIES_SYMBOLS,
     THRESHOLD_COLOR,
-    is_model_role,
     metric_label,
     role_color,
     role_label,
