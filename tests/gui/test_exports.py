@@ -8,9 +8,8 @@ import pytest
 from engine.config import load_config
 from engine.errors import OutputError
 from engine.runfile import load_run
-from gui.export import export_config, export_csv, export_png, export_svg, save_run_as
-from gui.exporting import export_plot
 from gui.figures import publication_figure
+from gui.writers import export_config, export_csv, export_plot, export_png, export_svg, save_run_as
 from tests.gui.conftest import tiny_config
 
 

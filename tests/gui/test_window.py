@@ -70,11 +70,13 @@ def test_a_preset_name_that_is_no_plain_file_name_gets_a_dialog_and_writes_nothi
     assert not (isolated / "presets").exists() or not any((isolated / "presets").iterdir())
 
 
-def test_publication_figure_before_the_run_file_exists_says_so(window, errors, monkeypatch, tmp_path):
-    from gui import exporting
+def menu_action(window, text: str):
+    return next(a for m in window.menuBar().actions() for a in m.menu().actions() if a.text() == text)
 
+
+def test_publication_figure_before_the_run_file_exists_says_so(window, errors, monkeypatch, tmp_path):
     monkeypatch.setattr(window, "shown_run_path", lambda: str(tmp_path / "starting.h5"))
-    exporting.ask_figure(window)
+    menu_action(window, "Publication figure…").trigger()
     assert errors and errors[0][0] == "Run file not written yet" and "starting.h5" in errors[0][1]
 
 
