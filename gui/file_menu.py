@@ -80,7 +80,7 @@ def ask_figure(window) -> None:
     source = shown_run_file(window)
     if not source:
         return
-    kind = "curves" if window.current_view().title == "Learning curves" else "sweep"
+    kind = window.current_view().figure_kind
     path = ask_path(window, "Publication figure", f"{Path(source).stem}-{kind}.pdf", FIGURE_FILTER)
     if path:
         guarded(window, "Cannot write figure", lambda: publication_figure(load_run(source), path, kind))

@@ -18,6 +18,7 @@ class LearningCurvesView(PlotView):
     """
 
     title = "Learning curves"
+    figure_kind = "curves"
 
     def __init__(self, parent=None):
         super().__init__(parent)
