@@ -1,8 +1,11 @@
 """Window comforts and failures: browser, overlay, presets, settings, shortcuts, errors, no display."""
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 from PySide6.QtGui import QKeySequence
 
 import engine
@@ -120,3 +123,11 @@ def test_launch_without_display_suggests_the_cli(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert app.launch() == 2
     assert "python main.py run quickstart" in capsys.readouterr().err
+
+
+def test_the_app_leaves_the_gui_thread_a_core_and_the_gil_often(monkeypatch):
+    switched, threads = [], []
+    monkeypatch.setattr(sys, "setswitchinterval", switched.append)
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
+    app.create_app()
+    assert switched == [app.GIL_SWITCH_S] and threads == [max(1, (os.cpu_count() or 2) - 1)]
