@@ -11,6 +11,7 @@ from engine.compare import comparisons
 from engine.errors import DDXError, UsageError
 from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
 from engine.presets import list_presets, load_preset
+from engine.results import Results
 from engine.roles import MAIN_ROLES
 from engine.runfile import load_run, new_run_path
 from engine.runner import resume, run
@@ -130,7 +131,7 @@ def print_summary(data) -> None:
 
 def print_comparisons(data) -> None:
     """Student vs baseline per swept value, mean over seeds: final and best-epoch errors, steps, margins."""
-    found = [c for c in comparisons(data) if math.isfinite(c.test_error["student"])]
+    found = [c for c in comparisons(Results.from_run(data)) if math.isfinite(c.test_error["student"])]
     if not found:
         return
     print()
@@ -140,12 +141,12 @@ def print_comparisons(data) -> None:
     header += ["margin vs final", "margin vs best"]
     rows = []
     for c in found:
-        steps = "/".join(fmt(c.steps[r]) for r in ("teacher", "student", "baseline"))
+        steps = "/".join(fmt(c.steps[r]) for r in MAIN_ROLES)
         margins = [
             f"{m.mean:+.3f} ± {m.standard_error:.3f} ({m.in_standard_errors:+.1f} SE)"
             for m in (c.over_final, c.over_best)
         ]
-        errors = [fmt(c.test_error[r]) for r in ("teacher", "student", "baseline")]
+        errors = [fmt(c.test_error[r]) for r in MAIN_ROLES]
         rows.append(
             [*(fmt(c.values[a]) for a in data.axes), c.seeds, *errors, fmt(c.best_test_error["baseline"]), steps]
         )

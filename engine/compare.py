@@ -11,19 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ROLES = ("teacher", "student", "baseline")
-# A teacher interpolates S when it misfits at most this share of it (one example in 500), noisy labels
-# included: Adam's mini-batch noise can leave one example in a thousand unfit after the rest are memorized.
-INTERPOLATED = 0.002
-
-
-def interpolation_threshold(sizes, train_errors) -> float | None:
-    """The smallest teacher size whose noisy train error is at most INTERPOLATED, or None.
-
-    `train_errors` is the teacher's train error at each size (mean over seeds, or one seed).
-    """
-    reached = [s for s, e in sorted(zip(sizes, train_errors, strict=True)) if e <= INTERPOLATED]
-    return float(reached[0]) if reached else None
+from engine.results import PointResult, Results
+from engine.roles import MAIN_ROLES
 
 
 @dataclass(frozen=True)
@@ -59,36 +48,30 @@ class Comparison:
     over_best: Margin
 
 
-def comparisons(data) -> list[Comparison]:
-    """Per distinct swept value of a loaded run (`engine.runfile.load_run`), the roles compared over seeds.
+def comparisons(results: Results) -> list[Comparison]:
+    """Per distinct swept value of a run (`Results.from_run(load_run(path))`), the roles compared over seeds."""
+    return [comparison(dict(zip(results.keys, key, strict=True)), points) for key, points in results.by_value().items()]
+
+
+def comparison(values: dict[str, float], points: list[PointResult]) -> Comparison:
+    """The points of one swept value (its seeds) compared.
 
     `over_final`: baseline's final test error − student's; `over_best`: baseline's test error at its
     validation-chosen epoch − student's final one. Positive means the student is better.
     """
-    groups: dict[tuple, list] = {}
-    for point in data.points:
-        groups.setdefault(tuple(point.values.get(a, math.nan) for a in data.axes), []).append(point)
-    found = []
-    for key, points in groups.items():
-        finals = [p.finals() for p in points]
 
-        def mean(role: str, metric: str, finals=finals) -> float:
-            values = [f.get(role, {}).get(metric, math.nan) for f in finals]
-            return float(np.mean(values)) if values else math.nan
+    def mean(role: str, metric: str) -> float:
+        return float(np.mean([p.final_value(role, metric) for p in points]))
 
-        def margins(metric: str, finals=finals) -> Margin:
-            nan = {metric: math.nan, "test_error": math.nan}
-            return Margin.of([f.get("baseline", nan)[metric] - f.get("student", nan)["test_error"] for f in finals])
+    def margin(metric: str) -> Margin:
+        return Margin.of([p.final_value("baseline", metric) - p.final_value("student", "test_error") for p in points])
 
-        found.append(
-            Comparison(
-                dict(zip(data.axes, key, strict=True)),
-                len(points),
-                {r: mean(r, "test_error") for r in ROLES},
-                {r: mean(r, "best_test_error") for r in ROLES},
-                {r: mean(r, "steps") for r in ROLES},
-                margins("test_error"),
-                margins("best_test_error"),
-            )
-        )
-    return found
+    return Comparison(
+        values,
+        len(points),
+        {r: mean(r, "test_error") for r in MAIN_ROLES},
+        {r: mean(r, "best_test_error") for r in MAIN_ROLES},
+        {r: mean(r, "steps") for r in MAIN_ROLES},
+        margin("test_error"),
+        margin("best_test_error"),
+    )

@@ -5,6 +5,9 @@ import sys
 import threading
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+# The worker's Python code holds the GIL up to the switch interval each time the GUI thread returns
+# from a Qt call, and a repaint makes dozens: 5 ms each added up to 100 ms stalls.
+GIL_SWITCH_S = 0.0005
 
 
 def has_display() -> bool:
@@ -21,7 +24,7 @@ def has_display() -> bool:
 
 
 def create_app():
-    """The QApplication, created once, with pyqtgraph's light theme."""
+    """The QApplication, created once, with pyqtgraph's light theme and room for the GUI thread."""
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
@@ -29,7 +32,20 @@ def create_app():
     app.setApplicationName("DDX")
     app.setOrganizationName("DDX")
     pg.setConfigOptions(background="w", foreground="k", antialias=False)
+    leave_room_for_the_gui()
     return app
+
+
+def leave_room_for_the_gui() -> None:
+    """Keep the window responsive while the worker thread trains.
+
+    torch's spinning intra-op threads starve the GUI thread when they take every core, so they leave
+    it one; a short GIL switch interval hands the GIL back to the GUI thread between Qt calls.
+    """
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    sys.setswitchinterval(GIL_SWITCH_S)
 
 
 def launch() -> int:

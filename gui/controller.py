@@ -1,23 +1,18 @@
 """Runs the engine's event generator in one superqt worker thread, with pause, stop and progress."""
 
-import os
-import sys
 import threading
 import time
 from pathlib import Path
 
-import torch
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 from superqt.utils import GeneratorWorker, create_worker
 
 from engine.config import ExperimentConfig, validate
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
+from engine.roles import is_model_role
 from engine.runfile import load_run
 from engine.runner import resume, run
-from gui.palette import is_model_role
 from gui.state import RunState
-
-GIL_SWITCH_S = 0.0005
 
 
 def format_eta(seconds: float | None) -> str:
@@ -108,11 +103,6 @@ class RunController(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        # torch's spinning intra-op threads starve the GUI thread when they take every core
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-        # the worker's Python code holds the GIL up to the switch interval each time the GUI thread
-        # returns from a Qt call, and a repaint makes dozens: 5 ms each added up to 100 ms stalls
-        sys.setswitchinterval(GIL_SWITCH_S)
         self.worker: GeneratorWorker | None = None
         self.stop_requested = threading.Event()
         self.state: RunState | None = None

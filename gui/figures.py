@@ -7,29 +7,28 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from engine.errors import OutputError
+from engine.results import Results
+from engine.roles import is_model_role
 from engine.runfile import RunData, best_epoch
 from gui.palette import (
     BAYES_COLOR,
     SERIES_SYMBOLS,
     THRESHOLD_COLOR,
-    is_model_role,
     role_color,
     role_label,
     shade,
     sweep_axis_label,
 )
-from gui.state import RunState
 
-FIGURE_KINDS = ("sweep", "curves")
 # matplotlib's names for the pyqtgraph symbols of SERIES_SYMBOLS.
 MPL_MARKERS = {"t": "v", "d": "D", "star": "*"}
 
 
-def sweep_role(ax, state: RunState, role: str, metric: str) -> None:
+def sweep_role(ax, results: Results, role: str, metric: str) -> None:
     """One role's mean ± std over seeds; one curve per value of a split second axis, in shades."""
-    seconds = state.second_values()
+    seconds = results.second_values()
     for index, second in enumerate(seconds):
-        xs, mean, std = state.sweep_stats(role, metric, second)
+        xs, mean, std = results.sweep_stats(role, metric, second)
         if not len(xs):
             continue
         color = shade(role_color(role), index, len(seconds))
@@ -39,25 +38,26 @@ def sweep_role(ax, state: RunState, role: str, metric: str) -> None:
         else:
             symbol = SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
             style = MPL_MARKERS.get(symbol, symbol) + ("-" if is_model_role(role) else "--")
-            label += f" · {state.axes[1]} = {second:g}"
+            label += f" · {results.keys[1]} = {second:g}"
         ax.plot(xs, mean, style, color=color, lw=1.5, ms=4, label=label)
         ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2, lw=0)
 
 
-def sweep_axes(ax, run: RunData) -> None:
+def draw_sweep(ax, run: RunData) -> None:
     """The metric the reference roles predict (else test error) per role; references dashed."""
-    state = RunState.from_run(run)
-    metric = state.reference_metric() or "test_error"
-    for role in state.roles:
-        sweep_role(ax, state, role, metric)
-    threshold = state.interpolation_threshold()
+    results = Results.from_run(run)
+    metric = results.reference_metric() or "test_error"
+    for role in results.roles:
+        sweep_role(ax, results, role, metric)
+    threshold = results.interpolation_threshold()
     if threshold is not None:
         ax.axvline(threshold, color=THRESHOLD_COLOR, ls="--", lw=1, label="interpolation threshold")
-    if state.bayes_error is not None and metric == "test_error":
-        ax.axhline(state.bayes_error, color=BAYES_COLOR, ls=":", lw=1, label="Bayes-optimal error")
-    if state.grid and min(state.grid[0]) > 0:
+    if results.bayes_error is not None and metric == "test_error":
+        ax.axhline(results.bayes_error, color=BAYES_COLOR, ls=":", lw=1, label="Bayes-optimal error")
+    first = results.axes[0]
+    if min(first.values, default=0) > 0:
         ax.set_xscale("log")
-    ax.set_xlabel(state.axes[0])
+    ax.set_xlabel(first.key)
     ax.set_ylabel(sweep_axis_label(metric))
 
 
@@ -71,7 +71,7 @@ def mark_best_epoch(ax, role: str, curves: dict) -> None:
         ax.plot([epoch], [test], "*", color=role_color(role), ms=7, mec="black", mew=0.4, label=label)
 
 
-def curves_axes(ax, run: RunData, point: int) -> None:
+def draw_curves(ax, run: RunData, point: int) -> None:
     record = run.points[point]
     for role, curves in record.curves.items():
         if not is_model_role(role):
@@ -104,9 +104,9 @@ def publication_figure(run: RunData, path: str | Path, kind: str = "sweep", poin
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if kind == "sweep" and run.axes:
-        sweep_axes(ax, run)
+        draw_sweep(ax, run)
     else:
-        curves_axes(ax, run, point)
+        draw_curves(ax, run, point)
     ax.grid(alpha=0.3, lw=0.5)
     ax.legend(fontsize=6, frameon=False)
     ax.tick_params(labelsize=7)

@@ -1,6 +1,6 @@
 """Colours, symbols and labels of roles and metrics, shared by every live view and every exported figure."""
 
-import re
+from engine.roles import is_model_role
 
 ROLE_COLORS = {
     "teacher": "#1f77b4",
@@ -30,11 +30,6 @@ METRIC_LABELS = {
 }
 # Metrics that are not the last epoch's value, so an axis does not call them "final".
 NOT_FINAL = {"best_test_error", "best_epoch"}
-
-
-def is_model_role(role: str) -> bool:
-    """Teachers, student and baseline train models; any other role is a closed-form reference."""
-    return re.fullmatch(r"teacher(_\d+)?|student|baseline", role) is not None
 
 
 def role_color(role: str) -> str:

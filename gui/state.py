@@ -1,17 +1,14 @@
-"""What the views draw: a run's curves and final values, kept in preallocated numpy buffers."""
+"""What the views draw: the current point's curves in preallocated numpy buffers, and the run's results."""
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.compare import interpolation_threshold
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunStarted
-from engine.runfile import MAIN_ROLES, RunData, best_epoch, final_metrics
-from gui.palette import is_model_role
+from engine.results import PointResult, Results
+from engine.runfile import RunData, best_epoch
 
 CURVE_METRICS = ("train_loss", "train_error", "train_error_clean", "test_error", "val_error", "steps")
-# First sweep axes that set the size of the teacher, so the teacher can interpolate beyond some value.
-TEACHER_SIZE_AXES = {"teacher.width": None, "data.dim": "linear_regression"}
 
 
 class CurveBuffer:
@@ -65,51 +62,32 @@ class CurveBuffer:
 
 
 @dataclass
-class PointResult:
-    """A finished point as the sweep views need it."""
-
-    index: int
-    seed: int
-    values: dict[str, float]
-    final: dict[str, dict[str, float]]
-    bayes_error: float | None = None
-
-
-@dataclass
 class RunState:
     """A run as displayed: live (fed events) or loaded from a run file.
 
-    `version` increases at every change so the timer-driven views redraw only when needed.
+    `results` holds the finished points the sweep views analyse; the rest is the current point's
+    curves and arrays. `version` increases at every change so the timer-driven views redraw only when
+    needed.
     """
 
     name: str = ""
-    dataset: str = ""
-    axes: list[str] = field(default_factory=list)
-    grid: list[list[float]] = field(default_factory=list)
     total_points: int = 0
     current_point: int = -1
     curves: dict[str, CurveBuffer] = field(default_factory=dict)
-    points: list[PointResult] = field(default_factory=list)
+    results: Results = field(default_factory=Results)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     training: set[int] = field(default_factory=set)
     version: int = 0
 
     @classmethod
     def from_config(cls, config: dict, total_points: int = 0) -> "RunState":
-        sweep = config["sweep"]
-        pairs = [(sweep["axis"], sweep["values"]), (sweep["axis2"], sweep["values2"])]
-        axes = [a for a, _ in pairs if a]
-        grid = [list(v) for a, v in pairs if a]
-        dataset = config.get("data", {}).get("dataset", "")
-        return cls(name=config["run"]["name"], dataset=dataset, axes=axes, grid=grid, total_points=total_points)
+        return cls(name=config["run"]["name"], total_points=total_points, results=Results.from_config(config))
 
     @classmethod
     def from_run(cls, data: RunData) -> "RunState":
         """The state of a run file: every finished point, and the last point's curves and arrays."""
-        state = cls.from_config(data.config, int(data.attrs.get("total_points", len(data.points))))
-        for p in data.points:
-            final = final_metrics(p.curves)
-            state.points.append(PointResult(p.index, p.seed, p.values, final, p.attrs.get("bayes_error")))
+        total = int(data.attrs.get("total_points", len(data.points)))
+        state = cls(name=data.config["run"]["name"], total_points=total, results=Results.from_run(data))
         if data.points:
             last = data.points[-1]
             state.current_point = last.index
@@ -136,101 +114,9 @@ class RunState:
             self.curves[event.role].append(event.epoch, event.metrics)
         elif isinstance(event, PointFinished):
             self.training.discard(event.index)
-            bayes = event.attrs.get("bayes_error")
-            self.points.append(PointResult(event.index, event.seed, event.values, event.final, bayes))
+            self.results.points.append(PointResult.from_event(event))
             if event.arrays:
                 self.arrays = event.arrays
         else:
             return
         self.version += 1
-
-    @property
-    def roles(self) -> list[str]:
-        present = set(self.curves) | {r for p in self.points for r in p.final}
-        return [r for r in MAIN_ROLES if r in present] + sorted(present - set(MAIN_ROLES))
-
-    @property
-    def bayes_error(self) -> float | None:
-        known = [p.bayes_error for p in self.points if p.bayes_error is not None]
-        return float(np.mean(known)) if known else None
-
-    @property
-    def metrics(self) -> list[str]:
-        """Final metrics with a finite value for some role, test_error first."""
-        found = {m for p in self.points for c in p.final.values() for m, v in c.items() if np.isfinite(v)}
-        found.discard("epoch")
-        return sorted(found, key=lambda m: (m != "test_error", m))
-
-    def reference_metric(self) -> str | None:
-        """The metric the closed-form reference roles predict (test_loss for Hastie), if any."""
-        for p in self.points:
-            for role, final in p.final.items():
-                if not is_model_role(role):
-                    finite = [m for m, v in final.items() if m != "epoch" and np.isfinite(v)]
-                    if finite:
-                        return finite[0]
-        return None
-
-    def second_values(self) -> list[float | None]:
-        """The second-axis values the sweep draws one curve for; [None] when it has fewer than two."""
-        if len(self.axes) < 2 or len(self.grid[1]) < 2:
-            return [None]
-        return list(self.grid[1])
-
-    def sweep_stats(
-        self, role: str, metric: str = "test_error", second: float | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Axis values (first axis), mean and std over seeds, sorted by axis value.
-
-        With `second`, only the points at that value of the second axis; without, every point (so a
-        second axis is pooled). Non-finite values (a reference role's unpredicted metrics) are left out.
-        """
-        if not self.axes:
-            return np.zeros(0), np.zeros(0), np.zeros(0)
-        groups: dict[float, list[float]] = {}
-        for p in self.points:
-            if second is not None and p.values.get(self.axes[1]) != second:
-                continue
-            value = p.final.get(role, {}).get(metric, np.nan)
-            if np.isfinite(value):
-                groups.setdefault(p.values[self.axes[0]], []).append(value)
-        xs = np.array(sorted(groups), dtype=float)
-        mean = np.array([np.mean(groups[x]) for x in xs])
-        std = np.array([np.std(groups[x]) for x in xs])
-        return xs, mean, std
-
-    def sweeps_teacher_size(self) -> bool:
-        """Whether the first axis is a size of the teacher: its width, or the input dimension d of
-        linear regression (whose teacher has one feature per input)."""
-        if not self.axes or self.axes[0] not in TEACHER_SIZE_AXES:
-            return False
-        dataset = TEACHER_SIZE_AXES[self.axes[0]]
-        return dataset is None or dataset == self.dataset
-
-    def interpolation_threshold(self) -> float | None:
-        """The first teacher size at which the teacher fits its noisy labels (mean over points, see
-        `engine.compare.interpolation_threshold`).
-
-        None when the first axis is not a size of the teacher: on other axes (pool size, α, noise)
-        a zero train error marks no threshold.
-        """
-        if not self.sweeps_teacher_size():
-            return None
-        return interpolation_threshold(*self.sweep_stats("teacher", "train_error")[:2])
-
-    def grid_values(self, role: str, metric: str = "test_error") -> np.ndarray:
-        """Mean over seeds of a final metric on the two-axis grid; NaN where no point finished yet."""
-        if len(self.axes) < 2:
-            return np.zeros((0, 0))
-        first, second = self.grid
-        sums = np.zeros((len(first), len(second)))
-        counts = np.zeros_like(sums)
-        for p in self.points:
-            if role not in p.final or metric not in p.final[role]:
-                continue
-            i = first.index(p.values[self.axes[0]])
-            j = second.index(p.values[self.axes[1]])
-            sums[i, j] += p.final[role][metric]
-            counts[i, j] += 1
-        with np.errstate(invalid="ignore"):
-            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 import engine
 from engine.errors import DDXError, RunFileError
 from engine.runfile import load_run
-from gui import dialogs, exporting
+from gui import dialogs, file_menu
 from gui.browser import RunBrowser, can_resume
 from gui.controller import Progress, RunController
 from gui.params import ParameterPanel
@@ -33,6 +33,14 @@ from gui.views import VIEWS
 
 REFRESH_MS = 50
 DEFAULT_PRESET = "quickstart"
+# The File menu: (text, function of the window that asks for a file and writes it, shortcut, tool tip).
+FILE_ACTIONS = (
+    ("Open run…", file_menu.ask_open, QKeySequence.StandardKey.Open, ""),
+    ("Export plot…", file_menu.ask_export_plot, "Ctrl+E", "PNG, SVG or CSV of this tab"),
+    ("Publication figure…", file_menu.ask_figure, "", ""),
+    ("Save run as…", file_menu.ask_save_run, "", ""),
+    ("Export config as TOML…", file_menu.ask_export_config, "", ""),
+)
 
 
 def device_name() -> str:
@@ -102,11 +110,9 @@ class MainWindow(QMainWindow):
         for act in (self.run_action, self.pause_action, self.stop_action):
             toolbar.addAction(act)
         files = self.menuBar().addMenu("&File")
-        files.addAction(self.action("Open run…", self.ask_open, QKeySequence.StandardKey.Open))
-        files.addAction(self.action("Export plot…", self.ask_export_plot, "Ctrl+E", "PNG, SVG or CSV of this tab"))
-        files.addAction(self.action("Publication figure…", self.ask_figure))
-        files.addAction(self.action("Save run as…", self.ask_save_run))
-        files.addAction(self.action("Export config as TOML…", self.ask_export_config))
+        for text, ask, shortcut, tip in FILE_ACTIONS:
+            # `_` takes the `checked` flag that QAction.triggered sends
+            files.addAction(self.action(text, lambda _=False, ask=ask: ask(self), shortcut, tip))
         files.addSeparator()
         files.addAction(self.action("Quit", self.close, QKeySequence.StandardKey.Quit))
         runs = self.menuBar().addMenu("&Run")
@@ -265,21 +271,6 @@ class MainWindow(QMainWindow):
 
     def open_run(self, path: str | Path) -> None:
         self.browser.add(Path(path))
-
-    def ask_open(self) -> None:
-        exporting.ask_open(self)
-
-    def ask_export_plot(self) -> None:
-        exporting.ask_export_plot(self)
-
-    def ask_figure(self) -> None:
-        exporting.ask_figure(self)
-
-    def ask_save_run(self) -> None:
-        exporting.ask_save_run(self)
-
-    def ask_export_config(self) -> None:
-        exporting.ask_export_config(self)
 
     def shown_run_path(self) -> str:
         """The run file behind the plots: the first selected one, else the live (or last) run's."""

@@ -30,6 +30,8 @@ class PlotView(QWidget):
     """
 
     title = ""
+    # The publication figure (gui.figures) of this tab: "sweep", or "curves" for one point's learning curves.
+    figure_kind = "sweep"
 
     def __init__(self, parent=None):
         super().__init__(parent)

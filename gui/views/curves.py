@@ -6,7 +6,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox
 
-from gui.palette import is_model_role, role_color, role_label
+from engine.roles import is_model_role
+from gui.palette import role_color, role_label
 from gui.views.base import PlotView, new_plot
 
 
@@ -17,6 +18,7 @@ class LearningCurvesView(PlotView):
     """
 
     title = "Learning curves"
+    figure_kind = "curves"
 
     def __init__(self, parent=None):
         super().__init__(parent)

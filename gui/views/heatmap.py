@@ -3,7 +3,7 @@
 import numpy as np
 import pyqtgraph as pg
 
-from engine.runfile import MAIN_ROLES
+from engine.roles import MAIN_ROLES
 from gui.views.base import PlotView, new_plot
 
 
@@ -28,38 +28,38 @@ class HeatmapView(PlotView):
 
     @staticmethod
     def available(state) -> bool:
-        return len(state.axes) >= 2
+        return len(state.results.axes) >= 2
 
     def options(self) -> tuple:
         return (self.role.currentText(),)
 
     def redraw(self) -> None:
         state = self.states[0][1] if self.states else None
-        if state is None or len(state.axes) < 2:
+        if state is None or not self.available(state):
             self.plot.setTitle("heatmap needs a two-axis sweep (sweep.axis and sweep.axis2)")
             self.image.clear()
             self.values = np.zeros((0, 0))
             return
         role = self.role.currentText()
-        self.values = state.grid_values(role)
+        self.values = state.results.grid_values(role)
         self.plot.setTitle(f"{role} final test error — {state.name}")
-        self.plot.setLabel("bottom", state.axes[0])
-        self.plot.setLabel("left", state.axes[1])
+        self.plot.setLabel("bottom", state.results.keys[0])
+        self.plot.setLabel("left", state.results.keys[1])
         self.image.setImage(self.values, autoLevels=False)
         finite = self.values[np.isfinite(self.values)]
         if finite.size:
             low, high = float(finite.min()), float(finite.max())
             self.colorbar.setLevels((low, high if high > low else low + 1e-3))
-        for axis, values in (("bottom", state.grid[0]), ("left", state.grid[1])):
-            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(values)]
-            self.plot.getAxis(axis).setTicks([ticks])
+        for side, axis in zip(("bottom", "left"), state.results.axes, strict=True):
+            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(axis.values)]
+            self.plot.getAxis(side).setTicks([ticks])
 
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each row of the grid (one first-axis value) as a curve over the second axis."""
         state = self.states[0][1] if self.states else None
-        if state is None or len(state.axes) < 2 or not self.values.size:
+        if state is None or not self.available(state) or not self.values.size:
             return {}
-        second = np.asarray(state.grid[1], dtype=float)
+        first, second = state.results.axes
         role = self.role.currentText()
-        rows = zip(state.grid[0], self.values, strict=True)
-        return {f"{role}.test_error[{state.axes[0]}={v:g}]": (second, row) for v, row in rows}
+        rows = zip(first.values, self.values, strict=True)
+        return {f"{role}.test_error[{first.key}={v:g}]": (np.asarray(second.values), row) for v, row in rows}

@@ -35,8 +35,8 @@ class SamplerView(PlotView):
             self.confusion.show(None, "teacher confusion")
             self.transition.show(None, "noise transition T")
             return
-        point = state.points[-1] if state.points else None
-        distance = point.final.get("teacher", {}).get("sampler_distance", np.nan) if point else np.nan
+        point = state.results.points[-1] if state.results.points else None
+        distance = point.final_value("teacher", "sampler_distance") if point else np.nan
         values = ", ".join(f"{k} = {v:g}" for k, v in point.values.items()) if point else ""
         self.heading.setText(
             f"{state.name} — point {point.index + 1 if point else '?'} {values} · TV distance {distance:.3f}"

@@ -7,12 +7,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
+from engine.roles import is_model_role
 from gui.palette import (
     BAYES_COLOR,
     RUN_STYLES,
     SERIES_SYMBOLS,
     THRESHOLD_COLOR,
-    is_model_role,
     metric_label,
     role_color,
     role_label,
@@ -59,9 +59,9 @@ def series_symbol(index: int) -> str:
     return SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
 
 
-def series_key(role: str, state, second: float | None) -> str:
+def series_key(role: str, results, second: float | None) -> str:
     """A curve's name in the CSV export: 'teacher', or 'teacher[data.noise=0.2]' per second-axis value."""
-    return role if second is None else f"{role}[{state.axes[1]}={second:g}]"
+    return role if second is None else f"{role}[{results.keys[1]}={second:g}]"
 
 
 class SweepView(PlotView):
@@ -117,8 +117,8 @@ class SweepView(PlotView):
 
     def update_metrics(self) -> str:
         """Offer the shown runs' metrics; keep the chosen one, else open on the references' metric."""
-        offered = sorted({m for _, s in self.states for m in s.metrics} | {DEFAULT_METRIC})
-        main = self.states[0][1] if self.states else None
+        offered = sorted({m for _, s in self.states for m in s.results.metrics} | {DEFAULT_METRIC})
+        main = self.states[0][1].results if self.states else None
         default = (main.reference_metric() if main else None) or DEFAULT_METRIC
         metric = self.chosen if self.chosen in offered else default
         items = [self.metric.itemData(i) for i in range(self.metric.count())]
@@ -138,20 +138,20 @@ class SweepView(PlotView):
         metric = self.update_metrics()
         self.use_log = self.log_x.isChecked() and self.positive_axis()
         self.plot.setLogMode(x=self.use_log, y=False)
-        if not self.states or not self.states[0][1].axes:
+        if not self.states or not self.states[0][1].results.axes:
             self.plot.setTitle("no sweep axis: a single point (see learning curves)")
             return
-        main = self.states[0][1]
-        self.plot.setLabel("bottom", main.axes[0])
+        main = self.states[0][1].results
+        self.plot.setLabel("bottom", main.keys[0])
         self.plot.setLabel("left", sweep_axis_label(metric))
         self.plot.setTitle(" vs ".join(label for label, _ in self.states))
         for slot, (label, state) in enumerate(self.states):
-            seconds = state.second_values()
-            for role in state.roles:
-                for shade_index, second in enumerate(seconds):
-                    self.draw_role(slot, label, state, role, metric, (shade_index, second))
+            results = state.results
+            for role in results.roles:
+                for shade_index, second in enumerate(results.second_values()):
+                    self.draw_role(slot, label, results, role, metric, (shade_index, second))
         self.draw_markers(main, metric)
-        self.plot.getAxis("bottom").setTicks([log_ticks(main.grid[0])] if self.use_log else None)
+        self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
         self.fit_range()
 
     def fit_range(self) -> None:
@@ -170,20 +170,20 @@ class SweepView(PlotView):
         self.plot.getViewBox().setRange(xRange=(x.min(), x.max()), yRange=(low, high), padding=0.08)
 
     def positive_axis(self) -> bool:
-        return all(min(s.grid[0], default=1) > 0 for _, s in self.states if s.grid)
+        return all(min(s.results.axes[0].values, default=1) > 0 for _, s in self.states if s.results.axes)
 
-    def draw_role(self, slot: int, label: str, state, role: str, metric: str, series: tuple) -> None:
+    def draw_role(self, slot: int, label: str, results, role: str, metric: str, series: tuple) -> None:
         """One role's curve and seed band; `series` is (index, value) of the second axis, value None
         when the second axis is not split."""
         index, second = series
-        xs, mean, std = state.sweep_stats(role, metric, second)
+        xs, mean, std = results.sweep_stats(role, metric, second)
         if not len(xs):
             return
-        count = len(state.second_values())
+        count = len(results.second_values())
         color = shade(role_color(role), index, count)
         reference = not is_model_role(role)
         style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
-        curve = role_label(role) if second is None else f"{role_label(role)} · {state.axes[1]} = {second:g}"
+        curve = role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {second:g}"
         name = curve if len(self.states) == 1 else f"{curve} · {label}"
         if std.any():
             fill = band(np.log10(xs) if self.use_log else xs, mean - std, mean + std, color)
@@ -192,17 +192,17 @@ class SweepView(PlotView):
         pen = pg.mkPen(color, width=2, style=style)
         symbol = series_symbol(index) if second is not None else (None if reference else "o")
         self.plot.plot(xs, mean, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
-        key = f"{label}.{series_key(role, state, second)}.{metric}"
+        key = f"{label}.{series_key(role, results, second)}.{metric}"
         self.series[f"{key}_mean"] = (xs, mean)
         self.series[f"{key}_std"] = (xs, std)
 
-    def draw_markers(self, state, metric: str) -> None:
-        threshold = state.interpolation_threshold()
+    def draw_markers(self, results, metric: str) -> None:
+        threshold = results.interpolation_threshold()
         if threshold is not None:
             self.threshold.setPos(np.log10(threshold) if self.use_log else threshold)
             self.plot.addItem(self.threshold)
             self.plot.legend.addItem(pg.PlotDataItem(pen=self.threshold.pen), "interpolation threshold")
-        bayes = state.bayes_error
+        bayes = results.bayes_error
         if bayes is not None and metric == "test_error":
             self.bayes.setPos(bayes)
             self.plot.addItem(self.bayes)

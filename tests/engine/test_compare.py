@@ -1,20 +1,14 @@
-"""Student-vs-baseline comparisons over seeds, and the interpolation-threshold rule."""
+"""Student-vs-baseline comparisons over seeds."""
 
 import math
 
 import numpy as np
 import pytest
 
-from engine.compare import Margin, comparisons, interpolation_threshold
+from engine.compare import Margin, comparisons
+from engine.results import Results
 from engine.runfile import load_run
 from tests.engine.helpers import run_all, tiny_config
-
-
-def test_the_threshold_is_the_first_size_that_fits_all_but_one_example_in_500():
-    sizes = [4, 8, 16, 32, 64]
-    assert interpolation_threshold(sizes, [0.3, 0.1, 0.005, 0.001, 0.0]) == 32, "2 misfits in 400 do not count"
-    assert interpolation_threshold(sizes[::-1], [0.0, 0.001, 0.005, 0.1, 0.3]) == 32, "order does not matter"
-    assert interpolation_threshold(sizes, [0.3] * 5) is None
 
 
 def test_margin_is_the_mean_difference_in_standard_errors_of_the_mean():
@@ -31,7 +25,7 @@ def test_comparisons_average_each_swept_value_over_its_seeds_with_budgets(tmp_pa
     )
     run_all(cfg, tmp_path / "run.h5")
     data = load_run(tmp_path / "run.h5")
-    found = comparisons(data)
+    found = comparisons(Results.from_run(data))
     assert [c.values for c in found] == [{"teacher.width": 4.0}, {"teacher.width": 16.0}]
     for c in found:
         points = [p for p in data.points if p.values == c.values]

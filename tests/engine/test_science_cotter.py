@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from engine.compare import interpolation_threshold
 from engine.config import RunConfig
 from engine.presets import load_preset
+from engine.results import interpolation_threshold
 from engine.runfile import RunData, load_run
 from engine.runner import run
 from tests.engine.science import config, run_one

@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 
 from engine.events import EpochMetrics, PointFinished, PointStarted
 from engine.runfile import final_metrics
-from gui.figures import curves_axes
+from gui.figures import draw_curves
 from gui.state import RunState
 from gui.views import LearningCurvesView
 from tests.gui.conftest import TEST_ERROR, VAL_ERROR, synthetic_curves, synthetic_run
@@ -102,7 +102,7 @@ def test_final_metrics_add_best_epoch_and_its_test_error():
 
 def test_publication_curves_star_the_best_epoch():
     ax = Figure().add_subplot()
-    curves_axes(ax, synthetic_run("teacher.width", [4]), 0)
+    draw_curves(ax, synthetic_run("teacher.width", [4]), 0)
     labels = ax.get_legend_handles_labels()[1]
     assert "teacher best epoch (validation)" in labels
     star = next(line for line in ax.get_lines() if line.get_label() == "teacher best epoch (validation)")

@@ -8,9 +8,9 @@ import pytest
 from engine.config import load_config
 from engine.errors import OutputError
 from engine.runfile import load_run
-from gui.export import export_config, export_csv, export_png, export_svg, save_run_as
-from gui.exporting import export_plot
+from gui import file_menu
 from gui.figures import publication_figure
+from gui.writers import export_config, export_csv, export_plot, export_png, export_svg, save_run_as
 from tests.gui.conftest import tiny_config
 
 
@@ -51,6 +51,16 @@ def test_publication_figure(run_file, tmp_path, suffix, kind):
     assert path.stat().st_size > 1000
     if suffix == "svg":
         assert list(ET.parse(path).getroot().iter("{http://www.w3.org/2000/svg}path"))
+
+
+@pytest.mark.parametrize(("tab", "kind"), [(0, "curves"), (1, "sweep"), (2, "sweep")])
+def test_the_publication_figure_of_a_tab_is_the_kind_the_view_declares(shown, monkeypatch, tmp_path, tab, kind):
+    asked, written = [], []
+    monkeypatch.setattr(file_menu, "ask_path", lambda _w, _t, name, _f: asked.append(name) or tmp_path / name)
+    monkeypatch.setattr(file_menu, "publication_figure", lambda _run, path, chosen: written.append(chosen))
+    shown.tabs.setCurrentIndex(tab)
+    file_menu.ask_figure(shown)
+    assert asked == [f"tiny-{kind}.pdf"] and written == [kind]
 
 
 def test_save_run_as_and_config_as_toml(run_file, tmp_path):

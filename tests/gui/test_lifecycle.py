@@ -9,7 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from engine.runfile import load_run
-from gui import exporting
+from gui import file_menu, writers
 from gui.browser import can_resume
 from tests.gui.conftest import tiny_config
 from tests.gui.test_run import RUN_TIMEOUT_MS, start, stop_after_first_epoch
@@ -32,7 +32,7 @@ def test_resume_a_stopped_run_from_the_run_menu(window, qtbot, stopped_run):
     assert done.args == [stopped_run, "complete"]
     data = load_run(stopped_run)
     assert data.status == "complete" and [p.index for p in data.points] == [0, 1]
-    assert len(window.controller.state.points) == 2
+    assert len(window.controller.state.results.points) == 2
     assert not can_resume(stopped_run)
 
 
@@ -88,7 +88,7 @@ def test_close_during_a_run_leaves_it_stopped(window, qtbot):
 def test_close_right_after_an_export(window, run_file, tmp_path):
     window.open_run(run_file)
     window.current_view().refresh()
-    exporting.export_plot(window.current_view(), tmp_path / "plot.png")
+    writers.export_plot(window.current_view(), tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 0
     assert closed_within(window, 2.0)
 
@@ -103,13 +103,13 @@ def test_close_with_a_file_dialog_open(window, qtbot):
 
     QTimer.singleShot(300, close_once_open)
     began = time.perf_counter()
-    assert exporting.ask_path(window, "Export plot", "plot.png", exporting.PLOT_FILTER) is None
+    assert file_menu.ask_path(window, "Export plot", "plot.png", file_menu.PLOT_FILTER) is None
     assert opened and time.perf_counter() - began < 2.0
     assert not window.isVisible()
 
 
 def test_save_dialog_confirms_overwrite_of_the_name_it_writes(window):
-    dialog = exporting.save_dialog(window, "Save run as", "run.h5", "DDX run files (*.h5)")
+    dialog = file_menu.save_dialog(window, "Save run as", "run.h5", "DDX run files (*.h5)")
     assert not dialog.testOption(QFileDialog.Option.DontConfirmOverwrite)
     assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
     assert dialog.defaultSuffix() == "h5", "a typed name without suffix must be confirmed as the .h5 it becomes"

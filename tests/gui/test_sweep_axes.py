@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from gui.figures import sweep_axes
+from gui.figures import draw_sweep
 from gui.state import RunState
 from gui.views import SweepView
 from tests.gui.conftest import TEST_ERROR, synthetic_run
@@ -49,7 +49,7 @@ def test_interpolation_threshold_only_on_a_teacher_size_axis(qtbot, axis, datase
 @pytest.mark.parametrize(("axis", "drawn"), [("teacher.width", True), ("data.n_unlabeled", False)])
 def test_publication_figure_draws_the_threshold_only_on_a_teacher_size_axis(axis, drawn):
     ax = Figure().add_subplot()
-    sweep_axes(ax, synthetic_run(axis, [4, 8, 16]))
+    draw_sweep(ax, synthetic_run(axis, [4, 8, 16]))
     assert ("interpolation threshold" in ax.get_legend_handles_labels()[1]) is drawn
 
 
@@ -77,7 +77,7 @@ def test_second_axis_draws_one_curve_per_role_and_value_with_seed_bands(qtbot):
 
 def test_publication_figure_draws_one_curve_per_role_and_second_axis_value():
     ax = Figure().add_subplot()
-    sweep_axes(ax, noise_grid_run())
+    draw_sweep(ax, noise_grid_run())
     labels = ax.get_legend_handles_labels()[1]
     assert sum("· data.noise =" in label for label in labels) == 6
     assert "teacher · data.noise = 0" in labels

@@ -1,8 +1,11 @@
 """Window comforts and failures: browser, overlay, presets, settings, shortcuts, errors, no display."""
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 from PySide6.QtGui import QKeySequence
 
 import engine
@@ -70,11 +73,13 @@ def test_a_preset_name_that_is_no_plain_file_name_gets_a_dialog_and_writes_nothi
     assert not (isolated / "presets").exists() or not any((isolated / "presets").iterdir())
 
 
-def test_publication_figure_before_the_run_file_exists_says_so(window, errors, monkeypatch, tmp_path):
-    from gui import exporting
+def menu_action(window, text: str):
+    return next(a for m in window.menuBar().actions() for a in m.menu().actions() if a.text() == text)
 
+
+def test_publication_figure_before_the_run_file_exists_says_so(window, errors, monkeypatch, tmp_path):
     monkeypatch.setattr(window, "shown_run_path", lambda: str(tmp_path / "starting.h5"))
-    exporting.ask_figure(window)
+    menu_action(window, "Publication figure…").trigger()
     assert errors and errors[0][0] == "Run file not written yet" and "starting.h5" in errors[0][1]
 
 
@@ -118,3 +123,11 @@ def test_launch_without_display_suggests_the_cli(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert app.launch() == 2
     assert "python main.py run quickstart" in capsys.readouterr().err
+
+
+def test_the_app_leaves_the_gui_thread_a_core_and_the_gil_often(monkeypatch):
+    switched, threads = [], []
+    monkeypatch.setattr(sys, "setswitchinterval", switched.append)
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
+    app.create_app()
+    assert switched == [app.GIL_SWITCH_S] and threads == [max(1, (os.cpu_count() or 2) - 1)]

@@ -1,4 +1,4 @@
-"""File dialogs for opening and exporting; the writing itself is in gui.export and gui.figures."""
+"""The File menu's actions: a dialog asks which file to open or write, then gui.writers or gui.figures writes it."""
 
 from pathlib import Path
 
@@ -7,9 +7,9 @@ from PySide6.QtWidgets import QFileDialog
 from engine.errors import DDXError
 from engine.runfile import load_run
 from gui import dialogs
-from gui.export import export_config, export_csv, export_png, export_svg, save_run_as
 from gui.figures import publication_figure
 from gui.settings import data_dir
+from gui.writers import export_config, export_plot, save_run_as
 
 PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;CSV of the curves (*.csv)"
 FIGURE_FILTER = "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
@@ -47,17 +47,6 @@ def guarded(window, title: str, write) -> None:
         dialogs.show_error(window, title, str(exc))
 
 
-def export_plot(view, path: Path) -> None:
-    """Write the view as PNG, SVG or CSV, chosen by the suffix of `path`."""
-    suffix = path.suffix.lower()
-    if suffix == ".svg":
-        export_svg(view.graphics, path)
-    elif suffix == ".csv":
-        export_csv(view.curves(), path)
-    else:
-        export_png(view.graphics, path)
-
-
 def ask_open(window) -> None:
     paths, _ = QFileDialog.getOpenFileNames(window, "Open run", str(data_dir()), "DDX run files (*.h5)")
     for path in paths:
@@ -91,7 +80,7 @@ def ask_figure(window) -> None:
     source = shown_run_file(window)
     if not source:
         return
-    kind = "curves" if window.current_view().title == "Learning curves" else "sweep"
+    kind = window.current_view().figure_kind
     path = ask_path(window, "Publication figure", f"{Path(source).stem}-{kind}.pdf", FIGURE_FILTER)
     if path:
         guarded(window, "Cannot write figure", lambda: publication_figure(load_run(source), path, kind))

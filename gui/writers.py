@@ -1,4 +1,7 @@
-"""Exports: each a plain function taking a path, so every one is testable without a dialog."""
+"""What the File menu writes: plots (PNG, SVG, CSV), run-file copies and configs (TOML).
+
+Each is a plain function taking a path, so every one is testable without a dialog.
+"""
 
 import csv
 import shutil
@@ -67,6 +70,17 @@ def export_csv(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Pat
                 writer.writerows((name, f"{x:.10g}", f"{y:.10g}") for x, y in zip(xs, ys, strict=True))
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def export_plot(view, path: Path) -> None:
+    """Write the view as PNG, SVG or CSV, chosen by the suffix of `path`."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".svg":
+        export_svg(view.graphics, path)
+    elif suffix == ".csv":
+        export_csv(view.curves(), path)
+    else:
+        export_png(view.graphics, path)
 
 
 def save_run_as(source: str | Path, path: str | Path) -> None:
