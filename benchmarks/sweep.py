@@ -2,6 +2,7 @@
 
     python -m benchmarks.sweep                # the reference sweep (36 MLPs) and the RF sweep
     python -m benchmarks.sweep --epochs 20 --device cuda --json out.json
+    python -m benchmarks.sweep --compile on   # the engine's stacked step through torch.compile
 
 Both contenders train the same reference sweep in this process, on data already generated:
 two-hidden-layer ReLU MLPs of every width × 3 seeds on MNIST-1D (4000 examples, 15% symmetric
@@ -40,7 +41,7 @@ DATA = {"dataset": "mnist1d", "n_train": 4000, "n_test": 1000, "n_unlabeled": 0,
 RF_DATA = {"dataset": "mnist1d", "n_train": 400, "n_test": 1000, "n_unlabeled": 0, "noise": 0.15, "n_val": 0}
 
 
-def sweep_config(widths, seeds, epochs, device, batch_models=True, data=None) -> dict:
+def sweep_config(widths, seeds, epochs, device, batch_models=True, data=None, compile="off") -> dict:
     return {
         "data": data or DATA,
         "teacher": {"model": "mlp", "depth": 2, "width": widths[0]},
@@ -48,7 +49,7 @@ def sweep_config(widths, seeds, epochs, device, batch_models=True, data=None) ->
         "distill": {"mode": "none"},
         "train": {"epochs": epochs, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
         "sweep": {"axis": "teacher.width", "values": widths, "seeds": seeds},
-        "run": {"name": "benchmark", "device": str(device), "batch_models": batch_models},
+        "run": {"name": "benchmark", "device": str(device), "batch_models": batch_models, "compile": compile},
     }
 
 
@@ -177,7 +178,7 @@ def timed(function, device):
 
 
 def mlp_benchmark(args, device, ceiling: float) -> dict:
-    raw = sweep_config(args.widths, args.seeds, args.epochs, device)
+    raw = sweep_config(args.widths, args.seeds, args.epochs, device, compile=args.compile)
     cfg = validate(raw, "benchmark config")
     datasets = {s: DeviceData.from_dataset(build_dataset(cfg.data, cfg.data.seed + s), device) for s in args.seeds}
     flops = sweep_flops(args.widths, args.seeds, args.epochs, cfg.data.n_train, cfg.data.n_test)
@@ -187,11 +188,12 @@ def mlp_benchmark(args, device, ceiling: float) -> dict:
         plain_s, plain_final = timed(lambda: plain_loop(datasets, args.widths, args.seeds, args.epochs, device), device)
     widest = [max(args.widths)]
     wide_flops = sweep_flops(widest, args.seeds, args.epochs, cfg.data.n_train, cfg.data.n_test)
-    wide_engine_s, _ = engine_run(sweep_config(widest, args.seeds, args.epochs, device), device)
+    wide_engine_s, _ = engine_run(sweep_config(widest, args.seeds, args.epochs, device, compile=args.compile), device)
     wide_plain_s, _ = timed(lambda: plain_loop(datasets, widest, args.seeds, args.epochs, device), device)
     return {
         "models": len(args.widths) * len(args.seeds),
         "epochs": args.epochs,
+        "compile": args.compile,
         "gflop": flops / 1e9,
         "engine_s": engine_s,
         "plain_s": plain_s,
@@ -269,7 +271,7 @@ def report(info: dict, mlp: dict, rf: dict) -> str:
         f"matmul            {info['matmul_gflops']:.1f} GFLOP/s (float32 square matmul)",
         "",
         f"MLP sweep         {mlp['models']} models ({len(WIDTHS)} widths x {len(SEEDS)} seeds in the reference), "
-        f"{mlp['epochs']} epochs, {mlp['gflop']:.1f} GFLOP",
+        f"{mlp['epochs']} epochs, {mlp['gflop']:.1f} GFLOP, engine run.compile = {mlp['compile']}",
         f"  plain loop      {mlp['plain_s']:8.2f} s  {mlp['plain_gflops']:7.1f} GFLOP/s  peak {mlp['plain_peak_mib']:.0f} MiB",
         f"  engine          {mlp['engine_s']:8.2f} s  {mlp['engine_gflops']:7.1f} GFLOP/s  peak {mlp['engine_peak_mib']:.0f} MiB",
         f"  speedup         {mlp['speedup']:8.2f} x  (plain / engine)",
@@ -295,6 +297,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rf-widths", type=int, default=50, help="random-features widths (default 50)")
     parser.add_argument("--rf-seeds", type=int, default=5, help="random-features seeds (default 5)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--compile", choices=("auto", "on", "off"), default="off", help="the engine's run.compile (default off)"
+    )
     parser.add_argument("--profile", action="store_true", help="also show where one epoch's time goes")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)

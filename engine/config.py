@@ -165,6 +165,10 @@ class RunConfig(Section):
     batch_models: bool = Field(
         True, description="train a sweep's MLPs together in one batched computation (same results, faster)"
     )
+    compile: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="torch.compile the stacked training step: auto = when a compiler exists and the run is long enough",
+    )
 
 
 class ExperimentConfig(BaseModel):

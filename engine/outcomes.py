@@ -10,7 +10,7 @@ import torch
 from engine.events import EpochMetrics
 from engine.metrics import METRICS
 from engine.models import Learner
-from engine.trainers import Fit, Job, train
+from engine.trainers import Fit, Job, Options, train
 
 
 @dataclass
@@ -75,13 +75,13 @@ class Ledger:
     def result(self, point: int, role: str) -> RoleResult:
         return self.results[point].setdefault(role, RoleResult())
 
-    def stage(self, jobs: list[Job], together: bool, stop: Callable[[], bool]) -> Generator:
+    def stage(self, jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Generator:
         """Train one role's jobs, yielding their events; returns False if stopped."""
         for job in jobs:
             job.watched = any(self.watching(c.point, c.role) for c in job.consumers)
             for c in job.consumers:
                 self.notify(c.point, c.role, 0, job.learner)
-        fits = train(jobs, together, stop)
+        fits = train(jobs, options, stop)
         while True:
             try:
                 batch = next(fits)

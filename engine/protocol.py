@@ -26,7 +26,7 @@ from engine.outcomes import Findings, Ledger, RoleResult
 from engine.roles import MAIN_ROLES, teacher_role
 from engine.runfile import PointRecord
 from engine.seeds import stream_seed, torch_generator
-from engine.trainers import Consumer, Job
+from engine.trainers import Consumer, Job, Options
 
 REGION_GRID = 120
 
@@ -129,7 +129,7 @@ def train_group(points: list[Point], datasets: dict, device, total: int, stop: C
     """
     began = time.perf_counter()
     group = Group(points, datasets, device)
-    together = group.cfg.run.batch_models
+    together = Options.of(group.cfg.run)
     for p in points:
         yield PointStarted(p.index, total, p.seed, p.values)
     teachers = {p.index: teacher_jobs(group, p) for p in points}

@@ -15,6 +15,7 @@ from engine.events import Event, PointFinished, RunFinished, RunStarted
 from engine.metrics import METRICS, REFERENCE_METRICS, DeviceData
 from engine.protocol import Point, plan_groups, train_group
 from engine.runfile import FORMAT_VERSION, RESUMABLE_FROM, RunWriter, load_run
+from engine.trainers.compiling import check_compile
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ def run(
     'failed' (an exception, which is re-raised after the file is marked).
     """
     device = resolve_device(cfg.run.device)
+    check_compile(cfg.run.compile, device)
     points = expand_points(cfg)
     cache = DataCache.for_run(cfg, device)
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
@@ -112,6 +114,7 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
         raw = {**raw, "run": {**raw["run"], "device": device}}
     cfg = validate(raw, f"{path} (stored config)")
     torch_device = resolve_device(cfg.run.device)
+    check_compile(cfg.run.compile, torch_device)
     done = {p.index for p in stored.points}
     points = [p for p in expand_points(cfg) if p.index not in done]
     writer = RunWriter.resume(stored, device_label(torch_device))

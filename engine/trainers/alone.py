@@ -3,10 +3,10 @@
 from collections.abc import Callable
 
 from engine.metrics import evaluate
-from engine.trainers.jobs import Fit, Fits, Job
+from engine.trainers.jobs import Fit, Fits, Job, Options
 
 
-def train_alone(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+def train_alone(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
     """Fit every job in turn, yielding its Fit after each epoch; False if `stop` asked to end."""
     for job in jobs:
         if not (yield from fit_alone(job, stop)):

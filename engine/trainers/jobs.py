@@ -69,4 +69,16 @@ class Fit:
     test_pred: torch.Tensor
 
 
+@dataclass(frozen=True)
+class Options:
+    """How a run lets its models train: together by family (run.batch_models), compiled (run.compile)."""
+
+    together: bool = True
+    compile: str = "off"
+
+    @classmethod
+    def of(cls, run) -> "Options":
+        return cls(run.batch_models, run.compile)
+
+
 Fits = Generator[list[Fit], None, bool]

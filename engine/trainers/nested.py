@@ -20,7 +20,7 @@ import torch
 from engine.metrics import Labels, batch_metrics
 from engine.models.closed_form import FEATURE_ELEMENTS, RandomFeatures, ridge_solve
 from engine.trainers.alone import train_alone
-from engine.trainers.jobs import Fit, Fits, Job
+from engine.trainers.jobs import Fit, Fits, Job, Options
 
 # Below these relative sizes of R's (or the Cholesky factor's) diagonal a width is solved from its
 # own features like a fit done alone. A Gram matrix squares the condition number, so its factor must
@@ -29,7 +29,7 @@ RANK_TOLERANCE = 1e-10
 CHOLESKY_TOLERANCE = 1e-4
 
 
-def train_nested(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+def train_nested(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
     """Random-features jobs sharing their features (seed, inputs, ridge) are solved at once; the rest alone."""
     groups: dict[tuple, list[Job]] = defaultdict(list)
     for job in jobs:
@@ -44,7 +44,7 @@ def train_nested(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
         yield solved_fits(members)
         if stop():
             return False
-    return (yield from train_alone(alone, stop))
+    return (yield from train_alone(alone, options, stop))
 
 
 def solved_fits(jobs: list[Job]) -> list[Fit]:

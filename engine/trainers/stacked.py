@@ -9,20 +9,26 @@ up to float summation order.
 """
 
 import itertools
+import logging
 from collections.abc import Callable
 
 import torch
 
+from engine.budget import steps_per_epoch
 from engine.metrics import Labels, batch_metrics
 from engine.models import Targets
 from engine.models.base import objective
 from engine.models.neural import make_optimizer
-from engine.trainers.jobs import Fit, Fits, Job
+from engine.trainers.compiling import compile_pays
+from engine.trainers.jobs import Fit, Fits, Job, Options
 from engine.trainers.stacking import hidden_width, stack, step_flops
 
 # One optimizer step of a bucket costs about this many flops of fixed overhead (kernel launches,
 # Python): measured on a 2-core CPU (≈2 ms at ≈50 GFLOP/s) and estimated for a GPU (≈0.3 ms at 30 TFLOP/s).
 STEP_OVERHEAD_FLOPS = {"cpu": 1e8, "cuda": 1e10}
+THROUGHPUT = {"cpu": 5e10, "cuda": 3e13}  # flop/s the estimates above assume
+
+log = logging.getLogger(__name__)
 
 
 def stack_unique(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,8 +59,7 @@ def plan_buckets(jobs: list[Job], batch: int, device: torch.device) -> list[list
             buckets.append([j])
 
     def cost(bucket: list[int]) -> float:
-        widest = max(step_flops(jobs[j].learner, batch) for j in bucket)
-        return overhead + len(bucket) * widest
+        return bucket_flops(jobs, bucket, batch, overhead)
 
     while len(buckets) > 1:
         savings = [cost(a) + cost(b) - cost(a + b) for a, b in itertools.pairwise(buckets)]
@@ -65,10 +70,23 @@ def plan_buckets(jobs: list[Job], batch: int, device: torch.device) -> list[list
     return buckets
 
 
+def bucket_flops(jobs: list[Job], bucket: list[int], batch: int, overhead: float) -> float:
+    """Flops of one training step of a bucket: every model padded to the widest, plus the fixed overhead."""
+    return overhead + len(bucket) * max(step_flops(jobs[j].learner, batch) for j in bucket)
+
+
+def eager_seconds(jobs: list[Job], plan: list[list[int]]) -> float:
+    """About how long the buckets of `plan` take to train without compiling, from their flops."""
+    train, device = jobs[0].learner.train, jobs[0].x.device
+    overhead = STEP_OVERHEAD_FLOPS.get(device.type, STEP_OVERHEAD_FLOPS["cuda"])
+    per_step = sum(bucket_flops(jobs, bucket, train.batch_size, overhead) for bucket in plan)
+    return per_step * steps_per_epoch(len(jobs[0].x), train.batch_size) * train.epochs / THROUGHPUT[device.type]
+
+
 class Bucket:
     """Jobs of similar width trained as one stacked module with one optimizer."""
 
-    def __init__(self, jobs: list[Job]):
+    def __init__(self, jobs: list[Job], compiled: bool = False):
         self.jobs = jobs
         self.net = stack([j.learner for j in jobs])
         self.optimizer = make_optimizer(self.net.parameters(), jobs[0].learner.train, fused=True)
@@ -87,18 +105,31 @@ class Bucket:
         self.refined = [m for m, j in enumerate(jobs) if j.refine is not None]
         self.offsets = torch.arange(len(jobs), device=self.fit_x.device).unsqueeze(1) * self.n
         self.labels = Labels.of([j.data for j in jobs])
+        self.losses = torch.compile(batch_losses) if compiled else batch_losses
 
     def shuffle(self) -> None:
         device = self.fit_x.device
         self.perm = torch.stack([torch.randperm(self.n, generator=g) for g in self.orders]).to(device)
 
     def step(self, start: int, size: int) -> torch.Tensor:
-        """One optimizer step of every model on its own next mini-batch; returns each model's summed loss."""
+        """One optimizer step of every model on its own next mini-batch; returns each model's summed loss.
+
+        A compiled step that fails to build (a broken compiler, an unsupported operation) is logged and
+        replaced by the eager one before any weight changed.
+        """
+        try:
+            return self.step_with(self.losses, start, size)
+        except Exception as exc:  # torch.compile raises many kinds of errors while building
+            if self.losses is batch_losses or isinstance(exc, torch.cuda.OutOfMemoryError):
+                raise
+            log.warning("compiling the training step failed (%s); training eagerly", exc)
+            self.losses = batch_losses
+            return self.step_with(batch_losses, start, size)
+
+    def step_with(self, losses, start: int, size: int) -> torch.Tensor:
         idx = self.perm[:, start : start + size]
-        logits = self.net(self.fit_x[self.fit_slot.unsqueeze(1), idx])
-        flat = (self.offsets + idx).reshape(-1)
-        per = objective(logits.reshape(-1, logits.shape[-1]), self.targets, flat, self.loss).reshape(idx.shape)
-        sums = per.sum(1)
+        x = self.fit_x[self.fit_slot.unsqueeze(1), idx]
+        sums = losses(self.net, x, idx, self.offsets, self.targets, self.loss)
         self.optimizer.zero_grad(set_to_none=True)
         (sums.sum() / idx.shape[1]).backward()
         self.optimizer.step()
@@ -137,6 +168,13 @@ class Bucket:
                 self.jobs[m].later_logits = logits[row]
 
 
+def batch_losses(net, x: torch.Tensor, idx: torch.Tensor, offsets: torch.Tensor, targets: Targets, loss: str):
+    """Each model's summed loss on its mini-batch: x (M, B, n_in) gathered by idx (M, B) from its inputs."""
+    logits = net(x)
+    flat = (offsets + idx).reshape(-1)
+    return objective(logits.reshape(-1, logits.shape[-1]), targets, flat, loss).reshape(idx.shape).sum(1)
+
+
 def concat_targets(parts: list[Targets]) -> Targets:
     """The targets of M jobs end to end; job m's example i is row m·n + i."""
     soft = None if parts[0].soft is None else torch.cat([t.soft for t in parts])
@@ -144,7 +182,7 @@ def concat_targets(parts: list[Targets]) -> Targets:
     return Targets(torch.cat([t.hard for t in parts]), soft, weight, parts[0].temperature)
 
 
-def train_stacked(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+def train_stacked(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
     """Train `jobs` as stacked computations, yielding every running job's Fit after each epoch.
 
     Jobs with the same budget and number of training inputs train together, in width buckets;
@@ -154,15 +192,17 @@ def train_stacked(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
     for job in jobs:
         parts.setdefault((job.learner.train.model_dump_json(), len(job.x)), []).append(job)
     for part in parts.values():
-        if not (yield from train_part(part, stop)):
+        if not (yield from train_part(part, options, stop)):
             return False
     return True
 
 
-def train_part(jobs: list[Job], stop: Callable[[], bool]) -> Fits:
+def train_part(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
     """Jobs sharing budget and data size: one loop over epochs and mini-batches for all their buckets."""
-    train = jobs[0].learner.train
-    buckets = [Bucket([jobs[j] for j in b]) for b in plan_buckets(jobs, train.batch_size, jobs[0].x.device)]
+    train, device = jobs[0].learner.train, jobs[0].x.device
+    plan = plan_buckets(jobs, train.batch_size, device)
+    compiled = compile_pays(options.compile, eager_seconds(jobs, plan), device)
+    buckets = [Bucket([jobs[j] for j in b], compiled) for b in plan]
     n, size = len(jobs[0].x), train.batch_size
     for epoch in range(1, train.epochs + 1):
         for bucket in buckets:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from engine.datasets import build_dataset
+from engine.errors import ConfigError
 from engine.events import PointFinished, RunFinished
 from engine.metrics import DeviceData
 from engine.models import Targets, build_learner
@@ -14,7 +15,8 @@ from engine.outcomes import Ledger
 from engine.protocol import plan_groups
 from engine.runfile import load_run
 from engine.runner import expand_points, resume, run
-from engine.trainers import Consumer, Job
+from engine.trainers import Consumer, Job, Options, compiling
+from engine.trainers.compiling import check_compile, compile_pays, compiler_available
 from engine.trainers.stacked import plan_buckets, train_stacked
 from engine.trainers.stacking import StackedMLP
 from tests.engine.helpers import run_all, tiny_config
@@ -51,7 +53,7 @@ def test_batched_training_matches_training_each_model_alone(optimizer, family):
         data=SIGNALS if family == "cnn" else {},
     )
     together, alone = jobs_for(cfg), jobs_for(cfg)
-    fits = [fit for epoch in train_stacked(together, lambda: False) for fit in epoch]
+    fits = [fit for epoch in train_stacked(together, Options(), lambda: False) for fit in epoch]
     assert len(fits) == len(together) * cfg.train.epochs
     for job, reference in zip(together, alone, strict=True):
         losses, weights = train_alone(reference)
@@ -85,7 +87,7 @@ def test_a_diverging_model_leaves_the_others_untouched():
     with torch.no_grad():
         next(together[1].learner.module.parameters()).fill_(math.nan)
     ledger = Ledger(list(range(len(together))), {})
-    events = list(ledger.stage(together, True, lambda: False))
+    events = list(ledger.stage(together, Options(), lambda: False))
     diverged = ledger.results[1]["teacher"]
     assert diverged.diverged_at == 1 and diverged.learner is None
     assert [e.epoch for e in events if e.point == 1] == [1], "a diverged model is reported once, then dropped"
@@ -186,3 +188,33 @@ def test_a_stop_inside_a_group_keeps_no_half_trained_point_and_resume_completes_
     list(resume(path))
     done = load_run(path)
     assert done.status == "complete" and len(done.points) == 6
+
+
+@pytest.mark.skipif(not compiler_available(torch.device("cpu")), reason="torch.compile needs a C++ compiler on the CPU")
+def test_a_compiled_stacked_step_equals_training_alone(tmp_path):
+    """One part, no smaller last batch: a single compile (about 20 s on 2 cores) covers the teacher stage."""
+    sections = {
+        "data": {"n_train": 128, "n_unlabeled": 256},
+        "distill": {"mode": "none"},
+        "sweep": {"axis": "teacher.width", "values": [4, 8], "seeds": [0]},
+    }
+    run_all(tiny_config(run={"compile": "on"}, **sections), tmp_path / "compiled.h5")
+    run_all(tiny_config(run={"batch_models": False}, **sections), tmp_path / "alone.h5")
+    a, b = load_run(tmp_path / "compiled.h5"), load_run(tmp_path / "alone.h5")
+    n_test = tiny_config().data.n_test
+    for pa, pb in zip(a.points, b.points, strict=True):
+        for role, curves in pb.curves.items():
+            np.testing.assert_allclose(pa.curves[role]["train_loss"], curves["train_loss"], rtol=1e-3)
+            np.testing.assert_allclose(pa.curves[role]["test_error"], curves["test_error"], atol=2.5 / n_test)
+
+
+def test_auto_compiles_only_long_runs_where_a_compiler_exists(monkeypatch):
+    cpu = torch.device("cpu")
+    assert not compile_pays("off", 1e6, cpu) and not compile_pays("auto", 5.0, cpu)
+    monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CXX", raising=False)
+    assert not compile_pays("auto", 1e6, cpu), "no C++ compiler: auto stays eager"
+    with pytest.raises(ConfigError, match="needs a C\\+\\+ compiler"):
+        check_compile("on", cpu)
+    monkeypatch.setattr(compiling.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert compile_pays("auto", 1e6, cpu)

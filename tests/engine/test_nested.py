@@ -7,7 +7,7 @@ from engine.config import ModelConfig, TrainConfig
 from engine.metrics import DeviceData
 from engine.models import Targets, build_learner
 from engine.models.closed_form import ridge_solve
-from engine.trainers import Consumer, Job
+from engine.trainers import Consumer, Job, Options
 from engine.trainers.nested import nested_solve, train_nested
 
 WIDTHS = [5, 20, 59, 60, 61, 90, 300]
@@ -53,7 +53,7 @@ def test_a_random_features_sweep_solved_together_predicts_like_each_model_fit_al
         alone.append(build_learner(spec, TrainConfig(), 7, 3, 42, torch.device("cpu")))
     targets = Targets(labels)
     jobs = [Job(learner, data, x32, targets, [Consumer(i, "teacher")]) for i, learner in enumerate(together)]
-    (fits,) = list(train_nested(jobs, lambda: False))
+    (fits,) = list(train_nested(jobs, Options(), lambda: False))
     assert [fit.job for fit in fits] == jobs, "one factorization: every width reported in one batch"
     for fit, a, b in zip(fits, together, alone, strict=True):
         loss = next(b.fit(x32, targets))
