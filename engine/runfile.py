@@ -15,6 +15,7 @@ from engine import __version__
 from engine.config import sweep_axes
 from engine.errors import OutputError, RunFileError
 from engine.roles import ordered, role_kind
+from engine.runlock import RunLock, check_folder
 
 FORMAT = "ddx-run"
 # 2: random features are drawn in nested blocks (DDX 0.2)
@@ -95,65 +96,6 @@ class RunData:
     @property
     def roles(self) -> list[str]:
         return ordered({role for p in self.points for role in p.curves})
-
-
-def check_folder(path: Path) -> None:
-    """Refuse a folder that is missing or read-only, before anything is written."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write {path}: folder {folder} is not writable")
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class RunLock:
-    """An exclusive claim on a run file: `<file>.lock` holds the writer's pid.
-
-    A lock left by a killed process (its pid no longer runs) is stale and taken over.
-    """
-
-    def __init__(self, target: Path):
-        self.target = target
-        self.path = target.with_name(target.name + ".lock")
-
-    def acquire(self) -> None:
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pid = self.holder()
-                if pid is not None and process_alive(pid):
-                    raise OutputError(
-                        f"{self.target} is being written by another DDX run (pid {pid}); "
-                        "wait for it to finish or stop it first"
-                    ) from None
-                self.path.unlink(missing_ok=True)
-                continue
-            except OSError as exc:
-                raise OutputError(f"cannot write {self.target}: {exc.strerror or exc}") from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            return
-        raise OutputError(f"cannot claim {self.target}: its lock file {self.path} keeps reappearing")
-
-    def holder(self) -> int | None:
-        try:
-            return int(self.path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 def add_series(group: h5py.Group, name: str, values: np.ndarray, description: str = "") -> None:
@@ -249,7 +191,7 @@ class RunWriter:
         lock = RunLock(path)
         lock.acquire()
         attrs = {k: v for k, v in stored.attrs.items() if k not in ("updated", "points_done")}
-        attrs.update(status="running", error="", device=device, app_version=__version__)
+        attrs.update(status="running", error="", device=device, app_version=__version__, format_version=FORMAT_VERSION)
         return cls.opened(path, attrs, list(stored.points), stored.axes, lock)
 
     @classmethod

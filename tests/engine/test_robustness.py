@@ -224,3 +224,43 @@ def test_resume_refuses_a_file_from_an_older_format_and_leaves_it_untouched(tmp_
     with pytest.raises(RunFileError, match="older DDX .* start a new run"):
         list(resume(path))
     assert path.read_bytes() == before and load_run(path).config
+
+
+def as_format_3(path) -> None:
+    """Rewrite a run file's points in the layout DDX 0.3 wrote: swept values and divergence as point attributes."""
+    import h5py
+
+    with h5py.File(path, "a") as f:
+        f.attrs["format_version"] = 3
+        for point in f["points"].values():
+            for key, value in point["values"].attrs.items():
+                point.attrs[key] = value
+            del point["values"]
+            for role in [r for r in point if r != "arrays"]:
+                if "diverged_epoch" in point[role].attrs:
+                    point.attrs[f"diverged_{role}"] = point[role].attrs["diverged_epoch"]
+                for key in list(point[role].attrs):
+                    del point[role].attrs[key]
+
+
+def test_a_format_3_file_reads_as_the_same_points_and_resumes_as_format_4(tmp_path):
+    cfg = tiny_config(
+        train={"optimizer": "sgd", "lr": 10.0, "momentum": 0.99, "loss": "mse", "epochs": 2},
+        sweep={"axis": "teacher.width", "values": [32, 64]},
+        run={"batch_models": False},
+    )
+    path = tmp_path / "old.h5"
+    seen = []
+    for event in run(cfg, path, stop=lambda: any(isinstance(e, PointFinished) for e in seen)):
+        seen.append(event)
+    new = load_run(path)
+    assert len(new.points) == 1 and new.points[0].diverged, "the point's teacher diverged"
+    as_format_3(path)
+    old = load_run(path)
+    assert [(p.values, p.diverged, p.attrs.keys()) for p in old.points] == [
+        (p.values, p.diverged, p.attrs.keys()) for p in new.points
+    ]
+    list(resume(path))
+    done = load_run(path)
+    assert done.status == "complete" and int(done.attrs["format_version"]) == 4 and len(done.points) == 2
+    assert all(p.values["teacher.width"] in (32, 64) and p.diverged for p in done.points)
