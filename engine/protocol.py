@@ -32,7 +32,7 @@ REGION_GRID = 120
 
 
 @dataclass(frozen=True)
-class PointResult:
+class TrainedPoint:
     """A trained point: its run-file record (plain numpy, picklable) and its roles' results (models included)."""
 
     record: PointRecord
@@ -129,23 +129,23 @@ def train_group(points: list[Point], datasets: dict, device, total: int, stop: C
     """
     began = time.perf_counter()
     group = Group(points, datasets, device)
-    together = Options.of(group.cfg.run)
+    options = Options.of(group.cfg.run)
     for p in points:
         yield PointStarted(p.index, total, p.seed, p.values)
     teachers = {p.index: teacher_jobs(group, p) for p in points}
-    if not (yield from group.ledger.stage([j for js in teachers.values() for j in js], together, stop)):
+    if not (yield from group.ledger.stage([j for js in teachers.values() for j in js], options, stop)):
         return None
     if group.cfg.distill.mode != "none":
         students = [student_job(group, p, teachers[p.index]) for p in points if not group.teacher_diverged(p)]
-        if students and not (yield from group.ledger.stage(students, together, stop)):
+        if students and not (yield from group.ledger.stage(students, options, stop)):
             return None
-    if not (yield from group.ledger.stage(baseline_jobs(group), together, stop)):
+    if not (yield from group.ledger.stage(baseline_jobs(group), options, stop)):
         return None
     results = []
     for p in points:
         findings = yield from diagnose(group, p)
         record = point_record(group, p, findings, (time.perf_counter() - began) / len(points))
-        results.append(PointResult(record, group.ledger.results[p.index]))
+        results.append(TrainedPoint(record, group.ledger.results[p.index]))
     return results
 
 

@@ -5,7 +5,7 @@ import torch
 from engine.config import ExperimentConfig, validate
 from engine.datasets import build_dataset
 from engine.metrics import DeviceData
-from engine.protocol import Point, PointResult, train_group
+from engine.protocol import Point, TrainedPoint, train_group
 
 CPU = torch.device("cpu")
 torch.set_num_threads(1)  # these problems are tiny: on shared cores a second thread only adds waiting
@@ -16,7 +16,7 @@ def config(**sections) -> ExperimentConfig:
     return validate({**sections, "run": {"name": "science-test", "device": "cpu"}}, "science test")
 
 
-def train_one(cfg: ExperimentConfig, seed: int = 0) -> tuple[list, PointResult]:
+def train_one(cfg: ExperimentConfig, seed: int = 0) -> tuple[list, TrainedPoint]:
     """Train one point alone; return its events and its result (run-file record and role results)."""
     data = build_dataset(cfg.data, cfg.data.seed + seed)
     datasets = {0: (data, DeviceData.from_dataset(data, CPU))}
@@ -29,13 +29,13 @@ def train_one(cfg: ExperimentConfig, seed: int = 0) -> tuple[list, PointResult]:
             return events, done.value[0]
 
 
-def run_one(cfg: ExperimentConfig, seed: int = 0) -> tuple[dict[str, dict[str, float]], PointResult]:
+def run_one(cfg: ExperimentConfig, seed: int = 0) -> tuple[dict[str, dict[str, float]], TrainedPoint]:
     """Train one point; return each role's final metrics (references included) and its result."""
     events, result = train_one(cfg, seed)
     return {e.role: e.metrics for e in events if hasattr(e, "role")}, result
 
 
-def error_curves(cfg: ExperimentConfig, seed: int = 0) -> tuple[dict[str, list[float]], PointResult]:
+def error_curves(cfg: ExperimentConfig, seed: int = 0) -> tuple[dict[str, list[float]], TrainedPoint]:
     """Train one point; return each role's test error after every epoch, and its result."""
     events, result = train_one(cfg, seed)
     curves: dict[str, list[float]] = {}
