@@ -165,6 +165,12 @@ class RunConfig(Section):
     batch_models: bool = Field(
         True, description="train a sweep's MLPs together in one batched computation (same results, faster)"
     )
+    checkpoint_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=86400,
+        description="finished points reach the run file's table at least this often (each at once to its journal)",
+    )
     compile: Literal["auto", "on", "off"] = Field(
         "auto",
         description="torch.compile the stacked training step: auto = when a compiler exists and the run is long enough",

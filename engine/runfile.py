@@ -1,165 +1,64 @@
 """HDF5 run files: one file per run, one writer, replaced atomically so a crash never corrupts it."""
 
 import json
-import math
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 from engine import __version__
-from engine.config import sweep_axes
+from engine.columns import append_rows, read_rows
 from engine.errors import OutputError, RunFileError
-from engine.roles import ordered, role_kind
+from engine.journal import Journal, count_journal, journal_path, read_journal
+from engine.legacy import read_point_groups
+from engine.records import PointRecord, RunData, best_epoch, final_metrics, summary_table
 from engine.runlock import RunLock, check_folder
+
+__all__ = [
+    "PointRecord",
+    "RunData",
+    "RunWriter",
+    "best_epoch",
+    "final_metrics",
+    "load_run",
+    "new_run_path",
+    "peek",
+]
 
 FORMAT = "ddx-run"
 # 2: random features are drawn in nested blocks (DDX 0.2)
 # 3: independent named random streams, a validation split, per-role budgets (DDX 0.3)
 # 4: swept values in a `values` subgroup; each role's kind and divergence epoch as its attributes (DDX 0.4)
+# 5: a columnar point table, one row per point (engine.columns), and a journal of points not yet in it
 # Files before 3 read but do not resume: their points were drawn differently and would not match new ones.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 RESUMABLE_FROM = 3
 # The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);
 # capping at 1.10 keeps files readable by HDF5 1.10 tools such as Debian's h5ls.
 LIBVER = ("v108", "v110")
 
 
-@dataclass
-class PointRecord:
-    """One finished point as stored: its curves per role and metric, final values, small arrays."""
-
-    index: int
-    seed: int
-    values: dict[str, float]
-    curves: dict[str, dict[str, np.ndarray]]
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    attrs: dict[str, float] = field(default_factory=dict)
-    diverged: dict[str, int] = field(default_factory=dict)
-
-    def final(self, role: str, metric: str) -> float:
-        """The role's last value of `metric`, or its best-epoch values (`best_epoch`, `best_test_error`)."""
-        if role not in self.curves:
-            return float("nan")
-        return final_metrics({role: self.curves[role]})[role].get(metric, float("nan"))
-
-    def finals(self) -> dict[str, dict[str, float]]:
-        return final_metrics(self.curves)
-
-
-def final_metrics(curves: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
-    """Each role's last value of every metric, plus its best epoch and the test error there.
-
-    The best epoch is the one with the lowest validation error (the first, on ties): a choice a
-    practitioner can make, since the validation labels carry the same noise as S. The test set is
-    only read at the chosen epoch. Roles without a validation error get NaN for both.
-    """
-    finals = {}
-    for role, series in curves.items():
-        final = {metric: float(values[-1]) for metric, values in series.items() if len(values)}
-        nothing = np.zeros(0)
-        epochs, val, test = (series.get(k, nothing) for k in ("epoch", "val_error", "test_error"))
-        final["best_epoch"], final["best_test_error"] = best_epoch(epochs, val, test)
-        finals[role] = final
-    return finals
-
-
-def best_epoch(epochs: np.ndarray, val_error: np.ndarray, test_error: np.ndarray) -> tuple[float, float]:
-    """The epoch of lowest validation error (the first on ties) and the test error there; NaNs without one."""
-    val_error = np.asarray(val_error, dtype=float)
-    if not np.isfinite(val_error).any():
-        return math.nan, math.nan
-    at = int(np.nanargmin(val_error))
-    return float(epochs[at]), float(test_error[at])
-
-
-@dataclass
-class RunData:
-    """A run file loaded into plain Python and numpy (see docs/run-file.md for the layout)."""
-
-    path: str
-    attrs: dict
-    config: dict
-    status: str
-    points: list[PointRecord]
-    summary: dict[str, np.ndarray]
-    damaged: list[str] = field(default_factory=list)
-
-    @property
-    def axes(self) -> list[str]:
-        return [axis.key for axis in sweep_axes(self.config["sweep"])]
-
-    @property
-    def roles(self) -> list[str]:
-        return ordered({role for p in self.points for role in p.curves})
-
-
-def add_series(group: h5py.Group, name: str, values: np.ndarray, description: str = "") -> None:
-    data = group.create_dataset(name, data=values, maxshape=(None,) + values.shape[1:], chunks=True, fletcher32=True)
-    if description:
-        data.attrs["description"] = description
-
-
-def write_point(parent: h5py.Group, point: PointRecord, descriptions: dict[str, str]) -> None:
-    group = parent.create_group(str(point.index))
-    group.attrs["index"] = point.index
-    group.attrs["seed"] = point.seed
-    for key, value in point.attrs.items():
-        group.attrs[key] = value
-    values = group.create_group("values")
-    for key, value in point.values.items():
-        values.attrs[key] = value
-    for role, curves in point.curves.items():
-        role_group = group.create_group(role)
-        role_group.attrs["kind"] = role_kind(role)
-        if role in point.diverged:
-            role_group.attrs["diverged_epoch"] = point.diverged[role]
-        for metric, series in curves.items():
-            add_series(role_group, metric, np.asarray(series), descriptions.get(metric, ""))
-    if point.arrays:
-        arrays = group.create_group("arrays")
-        for name, array in point.arrays.items():
-            arrays.create_dataset(
-                name, data=array, chunks=True, fletcher32=True, compression="gzip" if array.size > 1024 else None
-            )
-
-
-def summary_table(points: list[PointRecord], axes: list[str]) -> dict[str, np.ndarray]:
-    """Columns of every point's final metrics: point, seed, the swept values, then role.metric.
-
-    Each role also has `best_epoch` and `best_test_error` (see `final_metrics`) and `steps`, its
-    optimizer steps, so that every comparison in the table states its budgets.
-    """
-    table: dict[str, list] = {"point": [], "seed": [], **{a: [] for a in axes}}
-    finals = [p.finals() for p in points]
-    metrics = sorted({(r, m) for final in finals for r, c in final.items() for m in c})
-    for role, metric in metrics:
-        table[f"{role}.{metric}"] = []
-    for p, final in zip(points, finals, strict=True):
-        table["point"].append(p.index)
-        table["seed"].append(p.seed)
-        for a in axes:
-            table[a].append(p.values.get(a, np.nan))
-        for role, metric in metrics:
-            table[f"{role}.{metric}"].append(final.get(role, {}).get(metric, np.nan))
-    return {k: np.asarray(v) for k, v in table.items()}
-
-
 class RunWriter:
-    """The one writer of a run file: keeps its finished points and rewrites it atomically at each change.
+    """The one writer of a run file.
 
-    Each change builds a new version of the file beside it and renames it over the old one, so a kill at
-    any moment leaves either the previous complete file or the new one, never a half-written one. Use `create` for a new run
-    and `resume` to continue a stopped or interrupted one; `close` releases the file's lock.
+    A finished point is appended to the file's journal at once (`engine.journal`: constant cost,
+    synced before `add` returns), and moved into the file's point table at least every
+    `checkpoint_seconds` and when the run ends. Each such change builds the next version of the file
+    beside it (a copy with the new rows appended) and renames it over the old one, so a kill at any
+    moment leaves the previous file or the new one, never a half-written one; the journal is emptied
+    only after the rename. Use `create` for a new run and `resume` to continue a stopped or
+    interrupted one; `finish` releases the file's lock.
     """
 
     def __init__(self, path: Path, attrs: dict, points: list[PointRecord], axes: list[str], lock: RunLock):
         self.path, self.attrs, self.points, self.axes, self.lock = path, attrs, points, axes, lock
         self.descriptions: dict[str, str] = {}
+        self.journal = Journal(path)
+        self.pending: list[PointRecord] = []
+        self.checkpoint_seconds = 60.0
+        self.written = time.monotonic()
 
     @classmethod
     def create(cls, path, config_json: str, device: str, total_points: int, axes: list[str], force=False):
@@ -196,56 +95,61 @@ class RunWriter:
 
     @classmethod
     def opened(cls, path, attrs, points, axes, lock):
+        """Write the whole file from `points` (the journal's too, when resuming) and empty the journal."""
         writer = cls(path, attrs, points, axes, lock)
         try:
-            writer.write()
+            writer.replace(lambda f: append_rows(f, writer.points, writer.descriptions), copy=False)
+            writer.journal.clear()
         except OutputError:
             lock.release()
             raise
         return writer
 
     def add(self, points: list[PointRecord]) -> None:
-        """Store finished points in one change: the previous file is copied and only they are appended."""
-        self.replace(lambda f: self.append(f, points), copy=True, points_done=len(self.points) + len(points))
+        """Store finished points: in the journal now, in the file itself at the next checkpoint."""
+        try:
+            self.journal.append(points)
+        except OSError as exc:
+            raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
         self.points.extend(points)
+        self.pending.extend(points)
+        if time.monotonic() - self.written >= self.checkpoint_seconds:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Move the journal's points into the file's point table and empty the journal."""
+        if self.pending:
+            self.replace(lambda f: append_rows(f, self.pending, self.descriptions), copy=True)
+            self.pending = []
+            self.journal.clear()
+        self.written = time.monotonic()
 
     def finish(self, status: str, error: str = "") -> None:
-        """Record the final status and release the lock (even if this last write fails)."""
+        """Write every point, the summary and the final status; release the lock (even if this last write fails)."""
         self.attrs.update(status=status, error=error)
         try:
-            self.replace(lambda f: None, copy=True)
+            self.replace(self.complete, copy=True)
+            self.pending = []
+            self.journal.clear()
         finally:
+            self.journal.close()
             self.lock.release()
 
-    def write(self) -> None:
-        """Write the whole file from the points in memory (at creation and when resuming)."""
-        self.replace(self.fill, copy=False)
-
-    def fill(self, f: h5py.File) -> None:
-        points = f.create_group("points")
-        for point in self.points:
-            write_point(points, point, self.descriptions)
+    def complete(self, f: h5py.File) -> None:
+        if self.pending:
+            append_rows(f, self.pending, self.descriptions)
+        if "summary" in f:
+            del f["summary"]
         summary = f.create_group("summary")
-        for name, column in summary_table(self.points, self.axes).items():
-            add_series(summary, name, column)
+        for name, values in summary_table(self.points, self.axes).items():
+            summary.create_dataset(name, data=values, fletcher32=True)
 
-    def append(self, f: h5py.File, points: list[PointRecord]) -> None:
-        """Add the points' groups and their summary rows; columns new to them are back-filled with NaN."""
-        for point in points:
-            write_point(f["points"], point, self.descriptions)
-        summary, rows = f["summary"], len(self.points)
-        new = summary_table(points, self.axes)
-        for name in new.keys() - summary.keys():
-            add_series(summary, name, np.full(rows, np.nan))
-        for name, column in summary.items():
-            column.resize((rows + len(points),))
-            column[rows:] = new[name] if name in new else np.nan
-
-    def replace(self, change, copy: bool, points_done: int | None = None) -> None:
+    def replace(self, change, copy: bool) -> None:
         """Build the next version of the file beside it, then rename it over the old one.
 
         With `copy` the previous file is copied byte for byte (no Python lock held) and changed in
-        place, so the work under h5py, which never releases the GIL, stays small per point.
+        place: only new rows are written, so the work under h5py, which never releases the GIL, stays
+        small.
         """
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
@@ -257,44 +161,14 @@ class RunWriter:
                 change(f)
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
-                f.attrs["points_done"] = len(self.points) if points_done is None else points_done
+                f.attrs["points_done"] = f["points/index"].shape[0] if "points/index" in f else 0
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
-
-
-def series_of(dataset) -> np.ndarray:
-    """A stored 1-D numeric series; anything else means the point is damaged."""
-    values = np.asarray(dataset)
-    if values.ndim != 1 or not np.issubdtype(values.dtype, np.number):
-        raise ValueError(f"{dataset.name} is not a 1-D numeric series")
-    return values
-
-
-def plain(attrs) -> dict:
-    return {k: v.item() if hasattr(v, "item") else v for k, v in attrs.items()}
-
-
-def read_point(group: h5py.Group) -> PointRecord:
-    """One stored point; before format 4, swept values were the attributes with a dot in their name and
-    a role's divergence epoch the attribute `diverged_<role>`."""
-    attrs = plain(group.attrs)
-    roles = [name for name in group if name not in ("arrays", "values")]
-    curves = {role: {metric: series_of(s) for metric, s in group[role].items()} for role in roles}
-    arrays = {name: np.asarray(a) for name, a in group["arrays"].items()} if "arrays" in group else {}
-    index, seed = int(attrs.pop("index")), int(attrs.pop("seed"))
-    if "values" in group:
-        values = {k: float(v) for k, v in plain(group["values"].attrs).items()}
-        diverged = {r: int(group[r].attrs["diverged_epoch"]) for r in roles if "diverged_epoch" in group[r].attrs}
-    else:
-        values = {k: float(attrs.pop(k)) for k in [k for k in attrs if "." in k]}
-        diverged = {
-            k.removeprefix("diverged_"): int(attrs.pop(k)) for k in [k for k in attrs if k.startswith("diverged_")]
-        }
-    return PointRecord(index, seed, values, curves, arrays, attrs, diverged)
+        self.written = time.monotonic()
 
 
 def check_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
@@ -311,17 +185,6 @@ def check_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
     return attrs, config
 
 
-def read_points(f: h5py.File) -> tuple[list[PointRecord], list[str]]:
-    """Every point that reads back whole, and the names of those that do not."""
-    points, damaged = [], []
-    for name in list(f["points"]):
-        try:
-            points.append(read_point(f["points"][name]))
-        except Exception:  # h5py reports corrupt internals with many exception types; skip that point
-            damaged.append(name)
-    return sorted(points, key=lambda p: p.index), damaged
-
-
 def read_run_file(path: Path, reader):
     """Open `path` and return `reader(f, path)`; any failure becomes one RunFileError naming the file."""
     if not path.is_file():
@@ -335,17 +198,32 @@ def read_run_file(path: Path, reader):
         raise RunFileError(f"{path} cannot be read as a DDX run file (damaged or truncated?): {exc}") from None
 
 
+def read_points(f: h5py.File) -> tuple[list[PointRecord], list[str]]:
+    """The file's points (columnar from format 5, one group per point before) and those that are damaged."""
+    if int(f.attrs.get("format_version", 0)) < 5:
+        return read_point_groups(f)
+    return read_rows(f["points"]) if "points/index" in f else ([], [])
+
+
+def with_journal(path: Path, points: list[PointRecord]) -> list[PointRecord]:
+    """The file's points and those its journal holds beyond them (a running or killed run's), by index."""
+    stored = {p.index for p in points}
+    return sorted(
+        points + [p for p in read_journal(journal_path(path)) if p.index not in stored], key=lambda p: p.index
+    )
+
+
 def load_run(path: str | Path) -> RunData:
-    """Open a DDX run file and return it as plain Python/numpy.
+    """Open a DDX run file and return it as plain Python/numpy, with the points its journal holds.
 
     Points that are damaged are left out (listed in `RunData.damaged`) and the summary is rebuilt from
     the intact ones; a file whose header cannot be read raises RunFileError with the reason.
     """
     path = Path(path)
     attrs, config, points, damaged = read_run_file(path, lambda f, p: (*check_header(f, p), *read_points(f)))
-    axes = [axis.key for axis in sweep_axes(config["sweep"])]
+    points = with_journal(path, points)
     status = str(attrs.get("status", ""))
-    return RunData(str(path), attrs, config, status, points, summary_table(points, axes), damaged)
+    return RunData(str(path), attrs, config, status, points, damaged)
 
 
 def peek(path: str | Path) -> dict:
@@ -354,7 +232,7 @@ def peek(path: str | Path) -> dict:
     lines = str(config["run"].get("description", "")).strip().splitlines()
     return {
         "status": str(attrs.get("status", "")),
-        "points_done": int(attrs.get("points_done", 0)),
+        "points_done": int(attrs.get("points_done", 0)) + count_journal(journal_path(Path(path))),
         "total_points": int(attrs.get("total_points", 0)),
         "description": lines[0] if lines else "",
     }

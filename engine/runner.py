@@ -91,6 +91,7 @@ def run(
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
     axes = [axis.key for axis in cfg.sweep.axes]
     writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
+    writer.checkpoint_seconds = cfg.run.checkpoint_seconds
     yield from execute(cfg, points, writer, cache, device, stop)
 
 
@@ -118,6 +119,7 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     done = {p.index for p in stored.points}
     points = [p for p in expand_points(cfg) if p.index not in done]
     writer = RunWriter.resume(stored, device_label(torch_device))
+    writer.checkpoint_seconds = cfg.run.checkpoint_seconds
     yield from execute(cfg, points, writer, DataCache.for_run(cfg, torch_device), torch_device, stop)
 
 

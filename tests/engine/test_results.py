@@ -133,7 +133,7 @@ def test_a_run_file_gives_best_epochs_roles_in_order_bayes_error_and_the_referen
         )
         for i, (dim, bayes) in enumerate(((2, 0.1), (4, 0.2)))
     ]
-    results = Results.from_run(RunData("r.h5", {}, config, "complete", records, summary={}))
+    results = Results.from_run(RunData("r.h5", {}, config, "complete", records))
     assert results.keys == ["data.dim"] and results.axes[0].values == (2.0, 4.0)
     assert results.roles == ["teacher", "student", "bayes_teacher"]
     assert results.bayes_error == pytest.approx(0.15)

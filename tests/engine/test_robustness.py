@@ -16,7 +16,7 @@ import torch
 
 from engine.errors import OutputError, ResourceError, RunFileError
 from engine.events import PointFinished
-from engine.runfile import RunLock, RunWriter, load_run
+from engine.runfile import FORMAT_VERSION, RunLock, RunWriter, load_run
 from engine.runner import resume, run
 from tests.engine.helpers import fail_training, run_all, tiny_config
 
@@ -181,18 +181,29 @@ def test_divergence_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 
 def test_a_full_disk_keeps_the_last_good_file_and_says_so(tmp_path, monkeypatch):
+    import engine.journal
     import engine.runfile
 
     path = tmp_path / "full.h5"
-    real_replace, calls = os.replace, []
+    real_replace, real_append, calls = os.replace, engine.journal.Journal.append, []
+
+    def full() -> OSError:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     def replace(src, dst):
         calls.append(dst)
-        if len(calls) > 2:  # the file is created and one point lands; then the disk is full
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        if len(calls) > 1:  # the file is created; then the disk is full
+            raise full()
         real_replace(src, dst)
 
+    def append(journal, points):
+        calls.append(points)
+        if len(calls) > 2:  # the first point lands in the journal; then the disk is full
+            raise full()
+        real_append(journal, points)
+
     monkeypatch.setattr(engine.runfile.os, "replace", replace)
+    monkeypatch.setattr(engine.journal.Journal, "append", append)
     with pytest.raises(OutputError, match="No space left on device"):
         run_all(sweep_config(batch_models=False), path)
     stored = load_run(path)
@@ -227,23 +238,27 @@ def test_resume_refuses_a_file_from_an_older_format_and_leaves_it_untouched(tmp_
 
 
 def as_format_3(path) -> None:
-    """Rewrite a run file's points in the layout DDX 0.3 wrote: swept values and divergence as point attributes."""
+    """Rewrite a run file's points in the layout DDX 0.3 wrote: one group per point, swept values and
+    divergence as the point's attributes."""
     import h5py
 
+    stored = load_run(path)
     with h5py.File(path, "a") as f:
         f.attrs["format_version"] = 3
-        for point in f["points"].values():
-            for key, value in point["values"].attrs.items():
-                point.attrs[key] = value
-            del point["values"]
-            for role in [r for r in point if r != "arrays"]:
-                if "diverged_epoch" in point[role].attrs:
-                    point.attrs[f"diverged_{role}"] = point[role].attrs["diverged_epoch"]
-                for key in list(point[role].attrs):
-                    del point[role].attrs[key]
+        del f["points"]
+        for point in stored.points:
+            group = f.create_group(f"points/{point.index}")
+            attrs = {"index": point.index, "seed": point.seed, **point.values, **point.attrs}
+            attrs |= {f"diverged_{role}": epoch for role, epoch in point.diverged.items()}
+            group.attrs.update(attrs)
+            for role, curves in point.curves.items():
+                for metric, values in curves.items():
+                    group.create_dataset(f"{role}/{metric}", data=values)
+            for name, array in point.arrays.items():
+                group.create_dataset(f"arrays/{name}", data=array)
 
 
-def test_a_format_3_file_reads_as_the_same_points_and_resumes_as_format_4(tmp_path):
+def test_a_format_3_file_reads_as_the_same_points_and_resumes_in_the_current_format(tmp_path):
     cfg = tiny_config(
         train={"optimizer": "sgd", "lr": 10.0, "momentum": 0.99, "loss": "mse", "epochs": 2},
         sweep={"axis": "teacher.width", "values": [32, 64]},
@@ -257,10 +272,11 @@ def test_a_format_3_file_reads_as_the_same_points_and_resumes_as_format_4(tmp_pa
     assert len(new.points) == 1 and new.points[0].diverged, "the point's teacher diverged"
     as_format_3(path)
     old = load_run(path)
-    assert [(p.values, p.diverged, p.attrs.keys()) for p in old.points] == [
-        (p.values, p.diverged, p.attrs.keys()) for p in new.points
+    assert [(p.values, p.diverged, p.attrs.keys(), p.curves.keys()) for p in old.points] == [
+        (p.values, p.diverged, p.attrs.keys(), p.curves.keys()) for p in new.points
     ]
     list(resume(path))
     done = load_run(path)
-    assert done.status == "complete" and int(done.attrs["format_version"]) == 4 and len(done.points) == 2
+    assert done.status == "complete" and int(done.attrs["format_version"]) == FORMAT_VERSION
+    assert len(done.points) == 2
     assert all(p.values["teacher.width"] in (32, 64) and p.diverged for p in done.points)

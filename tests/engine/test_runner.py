@@ -181,5 +181,5 @@ def test_run_file_stores_units_and_descriptions(tmp_path):
 
     run_all(tiny_config(), tmp_path / "doc.h5")
     with h5py.File(tmp_path / "doc.h5") as f:
-        assert "noisy labels" in f["points/0/teacher/train_error"].attrs["description"]
+        assert "noisy labels" in f["points/roles/teacher/train_error"].attrs["description"]
         assert json.loads(f.attrs["config"])["run"]["name"] == "tiny"

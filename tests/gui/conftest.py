@@ -119,4 +119,4 @@ def synthetic_run(axis: str, values, dataset: str = "moons", axis2: str = "", va
                 }
                 points.append(PointRecord(len(points), seed, point_values, curves))
     total = {"total_points": len(points)}
-    return RunData("synthetic.h5", total, config, "complete", points, summary={})
+    return RunData("synthetic.h5", total, config, "complete", points)

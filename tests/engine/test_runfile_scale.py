@@ -1,0 +1,122 @@
+"""Run files at scale: columnar rows, the journal of finished points, checkpoints and kills of long writers."""
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.runfile import kill_and_reopen, open_writer, synthetic_point
+from engine.errors import RunFileError
+from engine.journal import journal_path, read_journal
+from engine.records import PointRecord
+from engine.runfile import load_run, peek
+
+
+def same(a: PointRecord, b: PointRecord) -> bool:
+    curves = a.curves.keys() == b.curves.keys() and all(
+        a.curves[r].keys() == b.curves[r].keys()
+        and all(np.array_equal(a.curves[r][m], b.curves[r][m]) for m in b.curves[r])
+        for r in b.curves
+    )
+    arrays = a.arrays.keys() == b.arrays.keys() and all(np.array_equal(a.arrays[n], b.arrays[n]) for n in b.arrays)
+    return (a.index, a.seed, a.values, a.attrs, a.diverged) == (b.index, b.seed, b.values, b.attrs, b.diverged) and (
+        curves and arrays
+    )
+
+
+def odd_points() -> list[PointRecord]:
+    """Points whose tables disagree: a role that appears later, longer curves, other array shapes, divergence."""
+    first, second, third = synthetic_point(0), synthetic_point(1), synthetic_point(2)
+    second.curves["theory"] = {"epoch": np.array([1], dtype=np.int32), "excess_risk": np.array([0.25])}
+    second.curves["teacher"] = {m: np.concatenate([v, v[:10]]) for m, v in second.curves["teacher"].items()}
+    second.curves["teacher"]["epoch"] = np.arange(1, 61, dtype=np.int32)
+    second.arrays["noise_transition"] = np.eye(3)
+    second.arrays["regions_teacher"] = np.ones((4, 4), dtype=np.int8)
+    third.curves["student"] = {m: v[:7] for m, v in third.curves["student"].items()}
+    third.curves["student"]["train_loss"][-1] = math.inf
+    third.diverged = {"student": 7}
+    third.arrays = {}
+    return [first, second, third]
+
+
+def test_points_of_different_shapes_read_back_exactly(tmp_path):
+    path = tmp_path / "odd.h5"
+    writer = open_writer(path, 3, checkpoint=0.0)
+    points = odd_points()
+    for point in points:
+        writer.add([point])
+    writer.finish("complete")
+    stored = load_run(path)
+    assert [p.index for p in stored.points] == [0, 1, 2] and not stored.damaged
+    for read, written in zip(stored.points, points, strict=True):
+        assert same(read, written)
+    with h5py.File(path) as f:  # the layout a reader without DDX sees
+        assert f["points/roles/teacher/test_error"].shape == (3, 60)
+        assert f["points/roles/student/diverged_epoch"][:].tolist() == [0, 0, 7]
+        assert f["points/roles/theory"].attrs["kind"] == "reference"
+
+
+def test_a_checkpoint_moves_the_journal_into_the_table(tmp_path):
+    path = tmp_path / "run.h5"
+    writer = open_writer(path, 4, checkpoint=3600.0)
+    writer.add([synthetic_point(0), synthetic_point(1)])
+    assert len(read_journal(journal_path(path))) == 2, "finished points are in the journal at once"
+    assert [p.index for p in load_run(path).points] == [0, 1] and peek(path)["points_done"] == 2
+    writer.checkpoint_seconds = 0.0
+    writer.add([synthetic_point(2)])
+    assert not journal_path(path).exists()
+    with h5py.File(path) as f:
+        assert f["points/index"][:].tolist() == [0, 1, 2] and f.attrs["status"] == "running"
+    writer.finish("stopped")
+    assert [p.index for p in load_run(path).points] == [0, 1, 2]
+
+
+def test_a_journal_point_already_in_the_table_is_read_once(tmp_path):
+    path = tmp_path / "twice.h5"
+    writer = open_writer(path, 2, checkpoint=3600.0)
+    writer.add([synthetic_point(0)])
+    journal = journal_path(path).read_bytes()
+    writer.finish("stopped")
+    journal_path(path).write_bytes(journal)  # killed between the rename and emptying the journal
+    assert [p.index for p in load_run(path).points] == [0]
+
+
+def test_a_torn_last_record_loses_only_the_point_it_was_writing(tmp_path):
+    path = tmp_path / "torn.h5"
+    writer = open_writer(path, 3, checkpoint=3600.0)
+    writer.add([synthetic_point(0), synthetic_point(1)])
+    writer.journal.close()
+    data = journal_path(path).read_bytes()
+    journal_path(path).write_bytes(data[: len(data) - 100])
+    assert [p.index for p in load_run(path).points] == [0]
+    writer.lock.release()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_damaged_journal_loads_a_prefix_of_its_points(tmp_path, data):
+    path = tmp_path / "damaged.h5"
+    writer = open_writer(path, 4, checkpoint=3600.0)
+    points = [synthetic_point(i) for i in range(4)]
+    writer.add(points)
+    writer.journal.close()
+    writer.lock.release()
+    damaged = bytearray(journal_path(path).read_bytes())
+    for _ in range(data.draw(st.integers(1, 20), label="edits")):
+        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
+    journal_path(path).write_bytes(bytes(damaged))
+    try:
+        stored = load_run(path)
+    except RunFileError as exc:
+        pytest.fail(f"a damaged journal must not make the file unreadable: {exc}")
+    read = stored.points
+    assert [p.index for p in read] == list(range(len(read))), "the records before the first damaged one"
+    assert all(same(a, b) for a, b in zip(read, points, strict=False))
+
+
+def test_writers_of_thousands_of_points_killed_at_random_moments_lose_no_reported_point(tmp_path):
+    found = kill_and_reopen(tmp_path, kills=3, points=3000, checkpoint=1.0, seed=7)
+    assert found["reported"] > 0 and found["lost"] == 0
