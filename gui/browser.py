@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import runfile
+from engine import runfile, runlock
 from engine.errors import RunFileError
 
 COLUMNS = ("run", "status", "points", "description")
@@ -28,8 +28,8 @@ def can_resume(path: str | Path) -> bool:
         return False
     if status in ("stopped", "failed"):
         return True
-    holder = runfile.RunLock(Path(path)).holder()
-    return status == "running" and (holder is None or not runfile.process_alive(holder))
+    holder = runlock.RunLock(Path(path)).holder()
+    return status == "running" and (holder is None or not runlock.process_alive(holder))
 
 
 def read_header(path: Path) -> dict:
