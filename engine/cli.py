@@ -161,6 +161,11 @@ def cmd_show(args) -> int:
     print(f"experiment:  {data.config['run']['name']} — {data.config['run']['description'].strip()}")
     print(f"status:      {data.status}{'  (' + a['error'] + ')' if a.get('error') else ''}")
     print(f"points:      {len(data.points)} of {a.get('total_points', '?')} finished")
+    if data.in_progress:
+        where = ", ".join(
+            f"{p.index + 1} ({max(len(c['epoch']) for c in p.curves.values())} epochs)" for p in data.in_progress
+        )
+        print(f"in progress: {len(data.in_progress)} point(s) still training when last saved: {where}")
     if data.damaged:
         print(
             f"damaged:     {len(data.damaged)} point(s) could not be read and are left out: {', '.join(data.damaged)}"

@@ -27,8 +27,8 @@ def journal_path(run_path: Path) -> Path:
     return run_path.with_name(run_path.name + ".journal")
 
 
-def encode(point: PointRecord) -> bytes:
-    """One point as a journal frame."""
+def encode(point: PointRecord, in_progress: bool = False) -> bytes:
+    """One point as a journal frame; `in_progress`: its curves so far, superseded by later records."""
     blobs, layout = [], {"curves": {}, "arrays": {}}
     for role, curves in point.curves.items():
         layout["curves"][role] = {}
@@ -46,13 +46,15 @@ def encode(point: PointRecord) -> bytes:
         "values": point.values,
         "attrs": {k: v.item() if hasattr(v, "item") else v for k, v in point.attrs.items()},
         "diverged": point.diverged,
+        "in_progress": in_progress,
         **layout,
     }
     head, payload = json.dumps(header).encode(), b"".join(blobs)
     return FRAME.pack(MAGIC, len(head), len(payload), zlib.crc32(head + payload)) + head + payload
 
 
-def decode(head: bytes, payload: bytes) -> PointRecord:
+def decode(head: bytes, payload: bytes) -> tuple[PointRecord, bool]:
+    """The point of a frame, and whether it is still in progress."""
     header = json.loads(head)
     offset = 0
 
@@ -67,7 +69,8 @@ def decode(head: bytes, payload: bytes) -> PointRecord:
     }
     arrays = {name: take(*spec) for name, spec in header["arrays"].items()}
     diverged = {role: int(epoch) for role, epoch in header["diverged"].items()}
-    return PointRecord(header["index"], header["seed"], header["values"], curves, arrays, header["attrs"], diverged)
+    point = PointRecord(header["index"], header["seed"], header["values"], curves, arrays, header["attrs"], diverged)
+    return point, bool(header.get("in_progress", False))
 
 
 def frames(data: bytes):
@@ -83,25 +86,30 @@ def frames(data: bytes):
 
 
 def count_journal(path: Path) -> int:
-    try:
-        return sum(1 for _ in frames(path.read_bytes()))
-    except OSError:
-        return 0
+    """How many finished points a journal holds."""
+    return len(read_journal(path)[0])
 
 
-def read_journal(path: Path) -> list[PointRecord]:
+def read_journal(path: Path) -> tuple[list[PointRecord], list[PointRecord]]:
     """Every whole, intact record of a journal, in order; reading stops at the first torn or damaged frame."""
+    """The finished points of a journal's whole, intact records (reading stops at the first torn or damaged
+    one), and the latest record of each point still in progress."""
     try:
         data = path.read_bytes()
     except OSError:
-        return []
-    points = []
+        return [], []
+    finished, in_progress = [], {}
     for start, middle, end in frames(data):
         try:
-            points.append(decode(data[start:middle], data[middle:end]))
+            point, partial = decode(data[start:middle], data[middle:end])
         except (ValueError, KeyError, TypeError):
             break
-    return points
+        if partial:
+            in_progress[point.index] = point
+        else:
+            finished.append(point)
+    done = {p.index for p in finished}
+    return finished, [p for i, p in sorted(in_progress.items()) if i not in done]
 
 
 class Journal:
@@ -111,10 +119,10 @@ class Journal:
         self.path = journal_path(run_path)
         self.handle = None
 
-    def append(self, points: list[PointRecord]) -> None:
+    def append(self, points: list[PointRecord], in_progress: bool = False) -> None:
         if self.handle is None:
             self.handle = open(self.path, "ab")
-        self.handle.write(b"".join(encode(p) for p in points))
+        self.handle.write(b"".join(encode(p, in_progress) for p in points))
         self.handle.flush()
         os.fsync(self.handle.fileno())
 

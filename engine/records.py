@@ -68,6 +68,7 @@ class RunData:
     status: str
     points: list[PointRecord]
     damaged: list[str] = field(default_factory=list)
+    in_progress: list[PointRecord] = field(default_factory=list)
 
     @cached_property
     def summary(self) -> dict[str, np.ndarray]:

@@ -57,6 +57,7 @@ class RunWriter:
         self.descriptions: dict[str, str] = {}
         self.journal = Journal(path)
         self.pending: list[PointRecord] = []
+        self.progress: dict[int, PointRecord] = {}
         self.checkpoint_seconds = 60.0
         self.written = time.monotonic()
 
@@ -113,8 +114,18 @@ class RunWriter:
             raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
         self.points.extend(points)
         self.pending.extend(points)
+        for point in points:
+            self.progress.pop(point.index, None)
         if time.monotonic() - self.written >= self.checkpoint_seconds:
             self.checkpoint()
+
+    def save_progress(self, points: list[PointRecord]) -> None:
+        """Journal the curves so far of points still training; a viewer sees them as in progress."""
+        try:
+            self.journal.append(points, in_progress=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
+        self.progress |= {p.index: p for p in points}
 
     def checkpoint(self) -> None:
         """Move the journal's points into the file's point table and empty the journal."""
@@ -122,6 +133,8 @@ class RunWriter:
             self.replace(lambda f: append_rows(f, self.pending, self.descriptions), copy=True)
             self.pending = []
             self.journal.clear()
+            if self.progress:
+                self.journal.append(list(self.progress.values()), in_progress=True)
         self.written = time.monotonic()
 
     def finish(self, status: str, error: str = "") -> None:
@@ -205,12 +218,13 @@ def read_points(f: h5py.File) -> tuple[list[PointRecord], list[str]]:
     return read_rows(f["points"]) if "points/index" in f else ([], [])
 
 
-def with_journal(path: Path, points: list[PointRecord]) -> list[PointRecord]:
-    """The file's points and those its journal holds beyond them (a running or killed run's), by index."""
+def with_journal(path: Path, points: list[PointRecord]) -> tuple[list[PointRecord], list[PointRecord]]:
+    """The file's points and those its journal holds beyond them (a running or killed run's), by index,
+    and the points the journal has as still in progress."""
+    finished, in_progress = read_journal(journal_path(path))
     stored = {p.index for p in points}
-    return sorted(
-        points + [p for p in read_journal(journal_path(path)) if p.index not in stored], key=lambda p: p.index
-    )
+    points = sorted(points + [p for p in finished if p.index not in stored], key=lambda p: p.index)
+    return points, [p for p in in_progress if p.index not in stored]
 
 
 def load_run(path: str | Path) -> RunData:
@@ -221,9 +235,9 @@ def load_run(path: str | Path) -> RunData:
     """
     path = Path(path)
     attrs, config, points, damaged = read_run_file(path, lambda f, p: (*check_header(f, p), *read_points(f)))
-    points = with_journal(path, points)
+    points, in_progress = with_journal(path, points)
     status = str(attrs.get("status", ""))
-    return RunData(str(path), attrs, config, status, points, damaged)
+    return RunData(str(path), attrs, config, status, points, damaged, in_progress)
 
 
 def peek(path: str | Path) -> dict:

@@ -11,9 +11,11 @@ import torch
 from engine.config import ExperimentConfig, validate, with_values
 from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
-from engine.events import Event, PointFinished, RunFinished, RunStarted
+from engine.events import EpochMetrics, Event, PointFinished, RunFinished, RunStarted
 from engine.metrics import METRICS, REFERENCE_METRICS, DeviceData
+from engine.outcomes import RoleResult
 from engine.protocol import Point, plan_groups, train_group
+from engine.records import PointRecord
 from engine.runfile import FORMAT_VERSION, RESUMABLE_FROM, RunWriter, load_run
 from engine.trainers.compiling import check_compile
 
@@ -150,7 +152,8 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
             if stop():
                 break
             datasets = {p.index: cache.get(p.config, p.seed) for p in group}
-            results = yield from train_group(group, datasets, device, total, stop)
+            training = train_group(group, datasets, device, total, stop)
+            results = yield from saving_progress(training, group, writer)
             if results is None:
                 break
             records = [result.record for result in results]
@@ -176,6 +179,31 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
     finally:
         close_writer(writer, status, error)
     yield RunFinished(str(writer.path), status, len(writer.points), time.perf_counter() - started, error)
+
+
+def saving_progress(events: Iterator[Event], group: list[Point], writer: RunWriter):
+    """Pass a group's events through; every `writer.checkpoint_seconds` journal its points' curves so far.
+
+    Returns what the group's training returns. A kill then loses at most that much of a long group.
+    """
+    curves = {p.index: {} for p in group}
+    last = time.monotonic()
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as done:
+            return done.value
+        if isinstance(event, EpochMetrics):
+            curves[event.point].setdefault(event.role, RoleResult()).add(event.epoch, event.metrics)
+            if time.monotonic() - last >= writer.checkpoint_seconds:
+                writer.save_progress([progress_record(p, curves[p.index]) for p in group if curves[p.index]])
+                last = time.monotonic()
+        yield event
+
+
+def progress_record(point: Point, roles: dict[str, RoleResult]) -> PointRecord:
+    """A point still training, as far as it got."""
+    return PointRecord(point.index, point.seed, point.values, {r: result.arrays() for r, result in roles.items()})
 
 
 def close_writer(writer: RunWriter, status: str, error: str) -> None:

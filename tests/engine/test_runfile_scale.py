@@ -1,6 +1,7 @@
 """Run files at scale: columnar rows, the journal of finished points, checkpoints and kills of long writers."""
 
 import math
+import time
 
 import h5py
 import numpy as np
@@ -9,10 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.runfile import kill_and_reopen, open_writer, synthetic_point
+from engine.cli import main
 from engine.errors import RunFileError
 from engine.journal import journal_path, read_journal
 from engine.records import PointRecord
 from engine.runfile import load_run, peek
+from engine.runner import run
+from tests.engine.helpers import tiny_config
 
 
 def same(a: PointRecord, b: PointRecord) -> bool:
@@ -63,7 +67,7 @@ def test_a_checkpoint_moves_the_journal_into_the_table(tmp_path):
     path = tmp_path / "run.h5"
     writer = open_writer(path, 4, checkpoint=3600.0)
     writer.add([synthetic_point(0), synthetic_point(1)])
-    assert len(read_journal(journal_path(path))) == 2, "finished points are in the journal at once"
+    assert len(read_journal(journal_path(path))[0]) == 2, "finished points are in the journal at once"
     assert [p.index for p in load_run(path).points] == [0, 1] and peek(path)["points_done"] == 2
     writer.checkpoint_seconds = 0.0
     writer.add([synthetic_point(2)])
@@ -120,3 +124,24 @@ def test_a_damaged_journal_loads_a_prefix_of_its_points(tmp_path, data):
 def test_writers_of_thousands_of_points_killed_at_random_moments_lose_no_reported_point(tmp_path):
     found = kill_and_reopen(tmp_path, kills=3, points=3000, checkpoint=1.0, seed=7)
     assert found["reported"] > 0 and found["lost"] == 0
+
+
+def test_points_still_training_are_saved_as_in_progress_and_a_kill_keeps_them(tmp_path, capsys):
+    """A viewer opening the file mid-run sees the long group's curves so far, marked as in progress."""
+    cfg = tiny_config(
+        train={"epochs": 400}, sweep={"axis": "teacher.width", "values": [4, 8]}, run={"checkpoint_seconds": 1}
+    )
+    path = tmp_path / "long.h5"
+    training = run(cfg, path)
+    midway, looked = None, time.monotonic()
+    for _ in training:
+        if time.monotonic() - looked > 0.5:
+            midway, looked = load_run(path), time.monotonic()  # the writer is paused here, as a kill would leave it
+            if len(midway.in_progress) == 2 and len(midway.in_progress[1].curves["teacher"]["epoch"]) > 1:
+                break
+    assert not midway.points and {p.index for p in midway.in_progress} == {0, 1}
+    teacher = midway.in_progress[0].curves["teacher"]
+    assert 1 <= len(teacher["epoch"]) < 400 and np.isfinite(teacher["test_error"]).all()
+    assert main(["show", str(path)]) == 0 and "in progress: 2 point(s)" in capsys.readouterr().out
+    training.close()
+    assert load_run(path).status == "stopped"
