@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.config import ExperimentConfig, save_toml
 from engine.errors import OutputError
+from engine.journal import journal_path
 
 
 def check_target(path: Path) -> Path:
@@ -84,10 +85,12 @@ def export_plot(view, path: Path) -> None:
 
 
 def save_run_as(source: str | Path, path: str | Path) -> None:
-    """Copy the run file `source` to `path`."""
+    """Copy the run file `source` to `path`, with its journal of points not yet in its table (a running run's)."""
     path = check_target(path)
     try:
         shutil.copyfile(source, path)
+        if journal_path(Path(source)).exists():
+            shutil.copyfile(journal_path(Path(source)), journal_path(path))
     except OSError as exc:
         raise OutputError(f"cannot copy {source} to {path}: {exc.strerror or exc}") from None
 
