@@ -107,12 +107,16 @@ class RunBrowser(QWidget):
         self.select([path])
 
     def select(self, paths: list[Path]) -> None:
+        """Select exactly `paths`, emitting `selected` once (each emission starts reading run files)."""
         wanted = {str(Path(p).resolve()) for p in paths}
+        self.tree.blockSignals(True)
         self.tree.clearSelection()
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if str(Path(item.data(0, PATH_ROLE)).resolve()) in wanted:
                 item.setSelected(True)
+        self.tree.blockSignals(False)
+        self.on_selection()
 
     def selected_paths(self) -> list[str]:
         return [item.data(0, PATH_ROLE) for item in self.tree.selectedItems()]
