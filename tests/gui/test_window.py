@@ -1,8 +1,10 @@
 """Window comforts and failures: browser, overlay, presets, settings, shortcuts, errors, no display."""
 
+import shutil
 import threading
 from pathlib import Path
 
+import h5py
 import pytest
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QKeySequence
@@ -38,6 +40,27 @@ def test_browser_lists_the_data_folder_with_status(qtbot, errors, isolated, run_
     assert (item.text(0), item.text(1), item.text(2)) == ("copy", "complete", "2/2")
     assert "moons" in item.text(3)
     win.close()
+
+
+def test_the_browser_reads_a_run_file_header_again_only_once_the_file_changed(qtbot, isolated, run_file, monkeypatch):
+    from engine import runfile
+    from gui.browser import RunBrowser
+
+    folder = isolated / "data"
+    folder.mkdir()
+    for name in ("a.h5", "b.h5"):
+        shutil.copy(run_file, folder / name)
+    peeked = []
+    monkeypatch.setattr(runfile, "peek", lambda path, real=runfile.peek: peeked.append(Path(path).name) or real(path))
+    browser = RunBrowser(folder)
+    qtbot.addWidget(browser)
+    browser.refresh()
+    assert sorted(peeked) == ["a.h5", "b.h5"]
+    with h5py.File(folder / "a.h5", "r+") as f:
+        f.attrs["status"] = "stopped"
+    browser.refresh()
+    assert sorted(peeked) == ["a.h5", "a.h5", "b.h5"]
+    assert {browser.tree.topLevelItem(i).text(1) for i in range(2)} == {"stopped", "complete"}
 
 
 def test_damaged_run_file_shows_an_error(window, qtbot, errors, isolated):
