@@ -1,5 +1,6 @@
 """The experiment config: one validated model with defaults, descriptions and ranges for every knob."""
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,12 @@ from engine.models import FAMILIES
 SCHEMA_VERSION = 1
 MAX_SWEEP_SEED = 2**31 - 1
 SECTIONS = ("data", "teacher", "student", "distill", "train", "sweep", "run")
+# Run and preset names become file names: no folders, no control characters, not too long for a file system.
+PLAIN_NAME = re.compile(r"[^\W_][\w .+-]{0,99}")
+PLAIN_NAME_RULE = (
+    "start with a letter or digit, then use letters, digits, spaces, '-', '_', '.' or '+' "
+    "(at most 100 characters, no slashes or control characters)"
+)
 
 DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
 FamilyName = Literal[FAMILIES.names()]  # type: ignore[valid-type]
@@ -159,7 +166,9 @@ class SweepConfig(Section):
 class RunConfig(Section):
     """Where and how the run executes."""
 
-    name: str = Field("experiment", description="short name, used in the default file name")
+    name: str = Field(
+        "experiment", description="short name, used in the default file name: letters, digits, spaces, - _ . + (≤ 100)"
+    )
     description: str = Field("", description="what this experiment shows and what to look for")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto, cpu, cuda or cuda:N")
     batch_models: bool = Field(
@@ -175,6 +184,13 @@ class RunConfig(Section):
         "auto",
         description="torch.compile the stacked training step: auto = when a compiler exists and the run is long enough",
     )
+
+    @field_validator("name")
+    @classmethod
+    def plain_name(cls, name: str) -> str:
+        if not PLAIN_NAME.fullmatch(name):
+            raise ValueError(f"must be usable as a file name: {PLAIN_NAME_RULE}")
+        return name
 
 
 class ExperimentConfig(BaseModel):

@@ -1,13 +1,12 @@
 """Find presets: the shipped ones in the `presets` package and the user's own in their config folder."""
 
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from engine.config import ExperimentConfig, load_config
+from engine.config import PLAIN_NAME, PLAIN_NAME_RULE, ExperimentConfig, load_config
 from engine.errors import ConfigError
 
 
@@ -30,16 +29,10 @@ def user_dir() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "ddx" / "presets"
 
 
-PRESET_NAME = re.compile(r"[^\W_][\w .+-]{0,99}")
-
-
 def user_preset_path(name: str) -> Path:
     """Where user preset `name` is saved; a name that is not a plain file name raises ConfigError."""
-    if not PRESET_NAME.fullmatch(name):
-        raise ConfigError(
-            f"preset name {name!r} is not allowed: start with a letter or digit, then use letters, digits, "
-            "spaces, '-', '_', '.' or '+' (at most 100 characters, no slashes or control characters)"
-        )
+    if not PLAIN_NAME.fullmatch(name):
+        raise ConfigError(f"preset name {name!r} is not allowed: {PLAIN_NAME_RULE}")
     return user_dir() / f"{name}.toml"
 
 

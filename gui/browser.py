@@ -1,5 +1,6 @@
 """The run browser: run files in the data folder and any opened or dropped, with status and description."""
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -22,10 +23,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 
 def can_resume(path: str | Path) -> bool:
     """Whether `path` can be resumed: stopped, failed, or 'running' with no live writer holding its lock."""
-    try:
-        status = runfile.peek(path)["status"]
-    except RunFileError:
-        return False
+    status = read_header(Path(path))["status"]
     if status in ("stopped", "failed"):
         return True
     holder = runlock.RunLock(Path(path)).holder()
@@ -33,7 +31,17 @@ def can_resume(path: str | Path) -> bool:
 
 
 def read_header(path: Path) -> dict:
-    """Status, points and description of a run file from its root attributes only (cheap for big files)."""
+    """Status, points and description of a run file from its root attributes, read again only once it changed."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return header(path, 0, 0)
+    return header(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def header(path: Path, mtime_ns: int, size: int) -> dict:
+    """The header of `path` as it was at this modification time and size (a folder of runs is listed often)."""
     try:
         head = runfile.peek(path)
     except RunFileError as exc:
@@ -107,12 +115,16 @@ class RunBrowser(QWidget):
         self.select([path])
 
     def select(self, paths: list[Path]) -> None:
+        """Select exactly `paths`, emitting `selected` once (each emission starts reading run files)."""
         wanted = {str(Path(p).resolve()) for p in paths}
+        self.tree.blockSignals(True)
         self.tree.clearSelection()
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if str(Path(item.data(0, PATH_ROLE)).resolve()) in wanted:
                 item.setSelected(True)
+        self.tree.blockSignals(False)
+        self.on_selection()
 
     def selected_paths(self) -> list[str]:
         return [item.data(0, PATH_ROLE) for item in self.tree.selectedItems()]

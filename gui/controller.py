@@ -147,7 +147,7 @@ class RunController(QObject):
         handlers = {
             "yielded": self.on_event,
             "errored": self.on_error,  # given here, so superqt does not re-raise in the GUI thread
-            "paused": lambda: self.paused_changed.emit(True),
+            "paused": self.on_paused,
             "resumed": lambda: self.paused_changed.emit(False),
             "finished": self.on_finished,
         }
@@ -174,6 +174,14 @@ class RunController(QObject):
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
             time.sleep(0.005)
         return not self.running
+
+    def on_paused(self) -> None:
+        # Pause pressed during a long step takes effect at the next yield; if Stop came in between,
+        # the worker must not sleep there forever
+        if self.stop_requested.is_set():
+            self.worker.resume()
+            return
+        self.paused_changed.emit(True)
 
     def on_event(self, event) -> None:
         if isinstance(event, RunStarted):

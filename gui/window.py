@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 import engine
-from engine.errors import DDXError, RunFileError
-from engine.runfile import load_run
+from engine.errors import DDXError
 from gui import dialogs, file_menu
 from gui.browser import RunBrowser, can_resume
 from gui.controller import Progress, RunController
+from gui.loading import RunLoader
 from gui.params import ParameterPanel
 from gui.presetbar import PresetBar
 from gui.settings import data_dir, new_run_path, settings
@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("DDX — Distillation & Double-descent eXplorer")
         self.setAcceptDrops(True)
         self.controller = RunController(self)
+        self.loader = RunLoader(self)
         self.shown_paths: list[str] = []
         self.panel = ParameterPanel()
         self.presets = PresetBar(self.panel.config)
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.browser.selected.connect(self.show_runs)
         self.browser.selected.connect(lambda _: self.update_actions())
         self.browser.resume_requested.connect(self.resume_run)
+        self.loader.loaded.connect(self.on_runs_loaded)
         c = self.controller
         c.started.connect(self.on_started)
         c.progressed.connect(self.on_progress)
@@ -254,20 +256,28 @@ class MainWindow(QMainWindow):
         self.refresh_views()
 
     def show_runs(self, paths: list[str]) -> None:
-        """Show the selected run files (two or more overlay on the sweep); none selected shows the live run."""
-        self.shown_paths = []
-        states = []
-        for path in paths:
-            try:
-                data = load_run(path)
-            except RunFileError as exc:
-                dialogs.show_error(self, "Cannot open run", str(exc))
-                continue
-            states.append((Path(path).stem, RunState.from_run(data)))
-            self.shown_paths.append(path)
+        """Show the selected run files (two or more overlay on the sweep); none selected shows the live run.
+
+        The files are read in a worker thread (a big sweep takes seconds) and shown when they arrive.
+        """
+        if paths:
+            self.statusBar().showMessage(f"reading {len(paths)} run file{'s' if len(paths) > 1 else ''}…")
+            self.loader.load(paths)
+            return
+        self.loader.cancel()
+        self.statusBar().clearMessage()
+        self.on_runs_loaded([], [])
+
+    def on_runs_loaded(self, shown: list, failed: list) -> None:
+        """Show the runs read for the latest selection, then say which files could not be read."""
+        self.statusBar().clearMessage()
+        self.shown_paths = [path for _, path, _ in shown]
+        states = [(label, state) for label, _, state in shown]
         if not states and self.controller.state is not None:
             states = [(self.controller.state.name, self.controller.state)]
         self.show_states(states)
+        for _, message in failed:
+            dialogs.show_error(self, "Cannot open run", message)
 
     def open_run(self, path: str | Path) -> None:
         self.browser.add(Path(path))
@@ -293,6 +303,7 @@ class MainWindow(QMainWindow):
         for widget in QApplication.topLevelWidgets():
             if isinstance(widget, QDialog) and widget.isVisible():
                 widget.reject()
+        self.loader.cancel()
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(2.0)

@@ -77,6 +77,8 @@ def bad_inputs(tmp_path: Path) -> list[tuple[list[str], str]]:
         (["run", str(broken)], "not valid TOML"),
         (["run", "quickstart", "--set", "teacher.width=0"], "teacher.width = 0: must be ≥ 1"),
         (["run", "quickstart", "--set", "teacher.colour=3"], "unknown key 'teacher.colour'"),
+        (["run", "quickstart", "--set", 'run.name="../up"'], "run.name = '../up': must be usable as a file name"),
+        (["run", "quickstart", "--set", f'run.name="{"x" * 300}"'], "at most 100 characters"),
         (["run", "quickstart", "--set", "width"], "expected section.key=value"),
         (["run", "quickstart", "--set", "data.noise=1.5"], "data.noise = 1.5: must be < 1"),
         (["run", "quickstart", "--device", "cuda:7"], "run.device"),

@@ -67,6 +67,13 @@ def window(qtbot, errors):
     win.close()
 
 
+def open_runs(window, qtbot, *paths) -> None:
+    """Open run files as File ▸ Open does and wait until the worker has read them and the plots show them."""
+    with qtbot.waitSignal(window.loader.loaded, timeout=30_000):
+        for path in paths:
+            window.open_run(path)
+
+
 @pytest.fixture(scope="session")
 def run_file(tmp_path_factory):
     """A finished tiny run file, made by the engine directly (no GUI)."""

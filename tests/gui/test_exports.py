@@ -11,13 +11,13 @@ from engine.runfile import load_run
 from gui import file_menu
 from gui.figures import publication_figure
 from gui.writers import export_config, export_csv, export_plot, export_png, export_svg, save_run_as
-from tests.gui.conftest import tiny_config
+from tests.gui.conftest import open_runs, tiny_config
 
 
 @pytest.fixture
-def shown(window, run_file):
+def shown(window, qtbot, run_file):
     """The window showing the finished tiny run."""
-    window.open_run(run_file)
+    open_runs(window, qtbot, run_file)
     for view in window.views:
         view.refresh()
     return window

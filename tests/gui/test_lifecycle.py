@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFileDialog
 from engine.runfile import load_run
 from gui import file_menu, writers
 from gui.browser import can_resume
-from tests.gui.conftest import tiny_config
+from tests.gui.conftest import open_runs, tiny_config
 from tests.gui.test_run import RUN_TIMEOUT_MS, start, stop_after_first_epoch
 
 
@@ -85,8 +85,8 @@ def test_close_during_a_run_leaves_it_stopped(window, qtbot):
     assert load_run(path).status == "stopped"
 
 
-def test_close_right_after_an_export(window, run_file, tmp_path):
-    window.open_run(run_file)
+def test_close_right_after_an_export(window, qtbot, run_file, tmp_path):
+    open_runs(window, qtbot, run_file)
     window.current_view().refresh()
     writers.export_plot(window.current_view(), tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 0

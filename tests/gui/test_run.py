@@ -1,5 +1,7 @@
 """Running through the window: live plots fill, stop and close leave a readable 'stopped' file."""
 
+import threading
+
 import numpy as np
 
 from engine.runfile import load_run
@@ -68,6 +70,26 @@ def test_stop_while_paused(window, qtbot):
     with qtbot.waitSignal(window.controller.finished, timeout=10_000) as done:
         window.stop_action.trigger()
     assert done.args[1] == "stopped"
+
+
+def test_stop_pressed_before_a_requested_pause_takes_effect_still_stops(qtbot, tmp_path):
+    """Pause waits for the current step (a closed-form fit, data generation) to yield; Stop then must win."""
+    from gui.controller import RunController
+    from gui.state import RunState
+
+    controller, step_done = RunController(), threading.Event()
+
+    def one_long_step(stop):
+        step_done.wait(10)
+        while not stop():
+            yield None
+
+    controller.launch(tiny_config(), tmp_path / "run.h5", RunState(), one_long_step)
+    controller.toggle_pause()
+    controller.stop()
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
+        step_done.set()
+    assert not controller.running
 
 
 def test_pause_and_resume_then_complete(window, qtbot):

@@ -8,6 +8,7 @@ from engine.runfile import load_run
 from engine.runner import run
 from gui.figures import publication_figure
 from gui.views import NTKView, SamplerView, SweepView
+from tests.gui.conftest import open_runs
 
 
 def run_preset(folder, preset: str, *overrides: str):
@@ -45,8 +46,8 @@ def runs(tmp_path_factory):
     }
 
 
-def shown(window, path, kind):
-    window.open_run(path)
+def shown(window, qtbot, path, kind):
+    open_runs(window, qtbot, path)
     view = next(v for v in window.views if isinstance(v, kind))
     window.refresh_views()
     view.refresh()
@@ -57,8 +58,8 @@ def visible_titles(window):
     return {window.tabs.tabText(i) for i in range(window.tabs.count()) if window.tabs.isTabVisible(i)}
 
 
-def test_hastie_sweep_opens_on_excess_risk_with_dashed_references_and_no_model_role(window, runs):
-    sweep = shown(window, runs["hastie"], SweepView)
+def test_hastie_sweep_opens_on_excess_risk_with_dashed_references_and_no_model_role(window, qtbot, runs):
+    sweep = shown(window, qtbot, runs["hastie"], SweepView)
     assert sweep.current_metric() == "excess_risk"
     curves = sweep.curves()
     for role in ("theory", "ridgeless"):
@@ -71,8 +72,8 @@ def test_hastie_sweep_opens_on_excess_risk_with_dashed_references_and_no_model_r
     assert not any(name.startswith("hastie-ridgeless-quick.theory") for name in sweep.curves())
 
 
-def test_kaplun_sampler_view_shows_confusion_beside_the_noise_matrix(window, runs):
-    view = shown(window, runs["kaplun"], SamplerView)
+def test_kaplun_sampler_view_shows_confusion_beside_the_noise_matrix(window, qtbot, runs):
+    view = shown(window, qtbot, runs["kaplun"], SamplerView)
     assert "Sampler" in visible_titles(window) and "NTK" not in visible_titles(window)
     assert view.confusion.values.shape == view.transition.values.shape == (3, 3)
     assert np.allclose(view.confusion.values.sum(axis=1), 1)
@@ -80,8 +81,8 @@ def test_kaplun_sampler_view_shows_confusion_beside_the_noise_matrix(window, run
     assert "TV distance" in view.heading.text
 
 
-def test_dong_ntk_view_draws_spectrum_energy_and_residual(window, runs):
-    view = shown(window, runs["dong"], NTKView)
+def test_dong_ntk_view_draws_spectrum_energy_and_residual(window, qtbot, runs):
+    view = shown(window, qtbot, runs["dong"], NTKView)
     assert "NTK" in visible_titles(window)
     curves = view.curves()
     spectra = [name for name in curves if name.startswith("ntk_eigenvalues")]

@@ -5,7 +5,7 @@ import pytest
 
 from engine.runner import run
 from gui.views import SweepView
-from tests.gui.conftest import tiny_config
+from tests.gui.conftest import open_runs, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +18,8 @@ def two_seed_run(tmp_path_factory):
 
 
 @pytest.fixture
-def sweep(window, two_seed_run):
-    window.open_run(two_seed_run)
+def sweep(window, qtbot, two_seed_run):
+    open_runs(window, qtbot, two_seed_run)
     view = next(v for v in window.views if isinstance(v, SweepView))
     window.tabs.setCurrentWidget(view)
     view.refresh()

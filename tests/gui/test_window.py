@@ -1,25 +1,32 @@
 """Window comforts and failures: browser, overlay, presets, settings, shortcuts, errors, no display."""
 
 import os
+import shutil
 import sys
+import threading
 from pathlib import Path
 
+import h5py
 import pytest
 import torch
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication
 
 import engine
 from engine.presets import load_preset
+from engine.runfile import load_run
 from gui import app
 from gui.views import SweepView
 from gui.window import MainWindow
+from tests.gui.conftest import open_runs, tiny_config
 
 
-def test_browser_selects_one_run_and_overlays_two(window, run_file, other_run_file):
-    window.open_run(run_file)
-    window.open_run(other_run_file)
+def test_browser_selects_one_run_and_overlays_two(window, qtbot, run_file, other_run_file):
+    open_runs(window, qtbot, run_file, other_run_file)
     assert window.browser.tree.topLevelItemCount() == 2
-    window.browser.select([run_file, other_run_file])
+    with qtbot.waitSignal(window.loader.loaded, timeout=30_000):
+        window.browser.select([run_file, other_run_file])
     sweep = next(v for v in window.views if isinstance(v, SweepView))
     sweep.refresh()
     names = set(sweep.curves())
@@ -38,11 +45,90 @@ def test_browser_lists_the_data_folder_with_status(qtbot, errors, isolated, run_
     win.close()
 
 
-def test_damaged_run_file_shows_an_error(window, errors, isolated):
+def test_the_browser_reads_a_run_file_header_again_only_once_the_file_changed(qtbot, isolated, run_file, monkeypatch):
+    from engine import runfile
+    from gui.browser import RunBrowser
+
+    folder = isolated / "data"
+    folder.mkdir()
+    for name in ("a.h5", "b.h5"):
+        shutil.copy(run_file, folder / name)
+    peeked = []
+    monkeypatch.setattr(runfile, "peek", lambda path, real=runfile.peek: peeked.append(Path(path).name) or real(path))
+    browser = RunBrowser(folder)
+    qtbot.addWidget(browser)
+    browser.refresh()
+    assert sorted(peeked) == ["a.h5", "b.h5"]
+    with h5py.File(folder / "a.h5", "r+") as f:
+        f.attrs["status"] = "stopped"
+    browser.refresh()
+    assert sorted(peeked) == ["a.h5", "a.h5", "b.h5"]
+    assert {browser.tree.topLevelItem(i).text(1) for i in range(2)} == {"stopped", "complete"}
+
+
+def test_damaged_run_file_shows_an_error(window, qtbot, errors, isolated):
     bad = isolated / "bad.h5"
     bad.write_bytes(b"not hdf5")
-    window.open_run(bad)
+    open_runs(window, qtbot, bad)
     assert errors and errors[0][0] == "Cannot open run"
+
+
+@pytest.fixture
+def held_loads(monkeypatch):
+    """Make the run loader wait for `release.set()` before reading each file; record the reading threads."""
+    release, threads = threading.Event(), []
+
+    def held(path):
+        threads.append(threading.current_thread())
+        assert release.wait(30), "the test never released the load"
+        return load_run(path)
+
+    monkeypatch.setattr("gui.loading.load_run", held)
+    yield release, threads
+    release.set()
+
+
+def test_run_files_are_read_in_a_worker_while_the_window_keeps_handling_events(window, qtbot, held_loads, run_file):
+    release, threads = held_loads
+    ticks = []
+    timer = QTimer(interval=5)
+    timer.timeout.connect(lambda: ticks.append(window.loader.busy))
+    timer.start()
+    window.open_run(run_file)
+    qtbot.waitUntil(lambda: bool(threads) and ticks.count(True) >= 3, timeout=10_000)
+    assert threads[0] is not threading.main_thread()
+    assert window.views[0].states == [], "nothing is shown before the file has been read"
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        release.set()
+    timer.stop()
+    assert [name for name, _ in window.views[0].states] == ["tiny"]
+    assert window.shown_run_path() == str(run_file)
+
+
+def test_only_the_latest_selection_is_shown(window, qtbot, held_loads, run_file, other_run_file):
+    release, threads = held_loads
+    window.open_run(run_file)
+    qtbot.waitUntil(lambda: len(threads) == 1, timeout=10_000)
+    with qtbot.waitSignal(window.loader.loaded, timeout=10_000):
+        window.open_run(other_run_file)
+        release.set()
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    QApplication.processEvents()  # delivers the superseded load's result, which must be dropped
+    assert [name for name, _ in window.views[0].states] == ["tiny-noisier"]
+
+
+def test_a_run_started_while_a_file_loads_stays_shown(window, qtbot, held_loads, run_file):
+    release, threads = held_loads
+    window.panel.set_config(tiny_config("train.epochs=200"))
+    window.open_run(run_file)
+    qtbot.waitUntil(lambda: len(threads) == 1, timeout=10_000)
+    with qtbot.waitSignal(window.controller.started, timeout=10_000):
+        window.start_run()
+    release.set()
+    qtbot.waitUntil(lambda: window.controller.progress.epoch >= 1, timeout=30_000)
+    assert window.views[0].states[0][1] is window.controller.state
+    with qtbot.waitSignal(window.controller.finished, timeout=10_000):
+        window.stop_run()
 
 
 def test_bad_preset_shows_an_error_not_a_crash(window, errors, isolated):
