@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from engine.presets import list_presets
 from engine.runfile import load_run
-from gui import fields
+from gui import fields, file_menu
 from gui.browser import PATH_ROLE
 from gui.screenshot import Responsiveness
 from gui.window import MainWindow
@@ -176,7 +176,7 @@ class Monkey:
             self.window.resume_run_action.trigger()
 
     def open_files(self) -> None:
-        self.window.ask_open()
+        file_menu.ask_open(self.window)
 
     def select_runs(self) -> None:
         tree = self.window.browser.tree
@@ -185,14 +185,13 @@ class Monkey:
         self.window.browser.select([item.data(0, PATH_ROLE) for item in chosen])
 
     def export(self) -> None:
-        window = self.window
         action = self.rng.choice(
-            [window.ask_export_plot, window.ask_figure, window.ask_save_run, window.ask_export_config]
+            [file_menu.ask_export_plot, file_menu.ask_figure, file_menu.ask_save_run, file_menu.ask_export_config]
         )
         print(action.__name__, end=" ")
         began = time.perf_counter()
-        action()
-        if action == window.ask_figure:  # known to block; see the module docstring
+        action(self.window)
+        if action is file_menu.ask_figure:  # known to block; see the module docstring
             self.figure_seconds = max(self.figure_seconds, time.perf_counter() - began)
             self.probe.last = time.perf_counter()
 
