@@ -118,13 +118,6 @@ def test_about_names_versions_and_device(window, errors):
     assert f"DDX {engine.__version__}" in text and "torch" in text and "pyqtgraph" in text and "device: CPU" in text
 
 
-def test_launch_without_display_suggests_the_cli(monkeypatch, capsys):
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
-        monkeypatch.delenv(name, raising=False)
-    assert app.launch() == 2
-    assert "python main.py run quickstart" in capsys.readouterr().err
-
-
 def test_the_app_leaves_the_gui_thread_a_core_and_the_gil_often(monkeypatch):
     switched, threads = [], []
     monkeypatch.setattr(sys, "setswitchinterval", switched.append)
