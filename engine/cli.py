@@ -1,4 +1,4 @@
-"""Headless command line: list presets, run an experiment, show a run file."""
+"""Headless command line: list presets, run an experiment, show a run file, export runs' summaries."""
 
 import argparse
 import logging
@@ -9,6 +9,7 @@ from pathlib import Path
 from engine import __version__
 from engine.compare import comparisons
 from engine.errors import DDXError, UsageError
+from engine.export import export_summaries
 from engine.presets import list_presets, load_preset
 from engine.progress import report
 from engine.results import Results
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show = commands.add_parser("show", help="print a run file's config, status and summary table")
     show.add_argument("path", help="a .h5 run file")
+    export = commands.add_parser("export", help="write the summary rows of run files to one CSV or Parquet table")
+    export.add_argument("paths", nargs="+", metavar="RUN.h5", help="run files; each row gets its file's name as `run`")
+    export.add_argument("--csv", metavar="OUT.csv", help="write the table as CSV")
+    export.add_argument("--parquet", metavar="OUT.parquet", help="write the table as Parquet (needs pyarrow)")
+    export.add_argument("--force", action="store_true", help="overwrite existing output files")
     return parser
 
 
@@ -148,6 +154,18 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    outputs = [out for out in (args.csv, args.parquet) if out]
+    if not outputs:
+        raise UsageError("export needs an output: --csv OUT.csv and/or --parquet OUT.parquet")
+    for flag, out in (("csv", args.csv), ("parquet", args.parquet)):
+        if out and Path(out).suffix.lower() != f".{flag}":
+            raise UsageError(f"--{flag} writes a .{flag} file, not {out}")
+    rows = export_summaries(args.paths, *outputs, force=args.force)
+    print(f"wrote {rows} rows of {len(args.paths)} run(s) to {' and '.join(outputs)}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input prints one clear message and returns 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -159,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "show":
             return cmd_show(args)
+        if args.command == "export":
+            return cmd_export(args)
     except DDXError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

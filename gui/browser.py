@@ -49,7 +49,8 @@ def read_header(path: Path) -> dict:
 class RunBrowser(QWidget):
     """Lists run files; selecting one or two emits `selected` with their paths (two overlay).
 
-    The context menu of a stopped, failed or abandoned run emits `resume_requested` with its path.
+    The context menu of a stopped, failed or abandoned run emits `resume_requested` with its path;
+    its "Export selected runs…" emits `export_requested` with the selected paths.
 
     Parameters
     ----------
@@ -59,6 +60,7 @@ class RunBrowser(QWidget):
 
     selected = Signal(list)
     resume_requested = Signal(str)
+    export_requested = Signal(list)
 
     def __init__(self, folder: Path, parent=None):
         super().__init__(parent)
@@ -126,6 +128,9 @@ class RunBrowser(QWidget):
         resume = menu.addAction("Resume run", lambda: self.resume_requested.emit(path))
         resume.setEnabled(can_resume(path))
         resume.setToolTip("continue a stopped, failed or interrupted run, skipping its finished points")
+        chosen = self.selected_paths() if path in self.selected_paths() else [path]
+        export = menu.addAction("Export selected runs…", lambda: self.export_requested.emit(chosen))
+        export.setToolTip("every point's summary row of these runs in one CSV or Parquet table")
         return menu
 
     def on_context_menu(self, pos) -> None:

@@ -39,6 +39,12 @@ FILE_ACTIONS = (
     ("Export plot…", file_menu.ask_export_plot, "Ctrl+E", "PNG, SVG or CSV of this tab"),
     ("Publication figure…", file_menu.ask_figure, "", ""),
     ("Save run as…", file_menu.ask_save_run, "", ""),
+    (
+        "Export selected runs…",
+        file_menu.ask_export_runs,
+        "",
+        "the selected runs' summary rows as one CSV or Parquet table",
+    ),
     ("Export config as TOML…", file_menu.ask_export_config, "", ""),
 )
 
@@ -137,6 +143,7 @@ class MainWindow(QMainWindow):
         self.browser.selected.connect(self.show_runs)
         self.browser.selected.connect(lambda _: self.update_actions())
         self.browser.resume_requested.connect(self.resume_run)
+        self.browser.export_requested.connect(lambda paths: file_menu.ask_export_runs(self, paths))
         c = self.controller
         c.started.connect(self.on_started)
         c.progressed.connect(self.on_progress)

@@ -81,3 +81,24 @@ def test_unwritable_paths_raise_output_error(shown, run_file, tmp_path):
         save_run_as(run_file, missing / "a.h5")
     with pytest.raises(OutputError):
         publication_figure(load_run(run_file), missing / "a.pdf")
+
+
+def test_export_selected_runs_writes_one_table_without_a_dialog(
+    window, errors, run_file, other_run_file, monkeypatch, tmp_path
+):
+    out = tmp_path / "runs.csv"
+    asked = []
+    monkeypatch.setattr(file_menu, "ask_path", lambda win, title, name, filters: asked.append(filters) or out)
+    file_menu.ask_export_runs(window)
+    assert errors == [("No run selected", "Select one or more runs in the Runs list (Ctrl+click for more).")]
+    window.open_run(run_file)
+    window.open_run(other_run_file)
+    window.browser.select([run_file, other_run_file])
+    menu = window.browser.context_menu(str(run_file))
+    export = next(a for a in menu.actions() if a.text() == "Export selected runs…")
+    export.trigger()
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({r["run"] for r in rows}) == ["tiny", "tiny-noisier"] and len(rows) == 4
+    assert "Parquet table (*.parquet)" in asked[0] and len(errors) == 1
+    assert "exported 4 rows of 2 run(s)" in window.statusBar().currentMessage()
