@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from engine import runfile
 from engine.errors import RunFileError
+from engine.runlock import RunLock, process_alive
 
 COLUMNS = ("run", "status", "points", "description")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -28,8 +29,8 @@ def can_resume(path: str | Path) -> bool:
         return False
     if status in ("stopped", "failed"):
         return True
-    holder = runfile.RunLock(Path(path)).holder()
-    return status == "running" and (holder is None or not runfile.process_alive(holder))
+    holder = RunLock(Path(path)).holder()
+    return status == "running" and (holder is None or not process_alive(holder))
 
 
 def read_header(path: Path) -> dict:
