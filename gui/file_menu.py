@@ -83,10 +83,11 @@ def ask_figure(window) -> None:
     source = shown_run_file(window)
     if not source:
         return
+    sources = window.shown_paths or [source]  # every selected run, overlaid; else the live one
     kind = window.current_view().figure_kind
     path = ask_path(window, "Publication figure", f"{Path(source).stem}-{kind}.pdf", FIGURE_FILTER)
     if path:
-        guarded(window, "Cannot write figure", lambda: publication_figure(load_run(source), path, kind))
+        guarded(window, "Cannot write figure", lambda: publication_figure([load_run(p) for p in sources], path, kind))
 
 
 def ask_save_run(window) -> None:
