@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 import engine
+from engine import runfile
 from engine.errors import DDXError, RunFileError
+from engine.progress import Progress
 from engine.runfile import load_run
 from gui import dialogs, file_menu
 from gui.browser import RunBrowser, can_resume
-from gui.controller import Progress, RunController
+from gui.controller import RunController
 from gui.params import ParameterPanel
 from gui.presetbar import PresetBar
 from gui.settings import data_dir, new_run_path, settings
@@ -160,6 +162,19 @@ class MainWindow(QMainWindow):
             self.resize(1500, 920)
         self.presets.choose(str(store.value("preset", DEFAULT_PRESET))) or self.presets.load_current()
         self.update_actions()
+        self.show_latest_run()
+
+    def show_latest_run(self) -> None:
+        """Show the newest run of the data folder that has a finished point; without one, the views
+        stay empty and the learning curves say to press Run."""
+        for path in self.browser.paths():
+            try:
+                if runfile.peek(path)["points_done"]:
+                    self.browser.select([path])
+                    return
+            except RunFileError:
+                continue
+        self.show_states([])
 
     def save_settings(self) -> None:
         store = settings()
