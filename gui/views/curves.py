@@ -47,6 +47,7 @@ class LearningCurvesView(PlotView):
         self.best: dict[str, pg.PlotDataItem] = {}
         self.hint = pg.TextItem(HINT, color="#444444", anchor=(0.5, 0.5))
         self.hint.setFont(QFont(self.font().family(), 13))
+        self.hint.hide()
         self.plot.addItem(self.hint, ignoreBounds=True)
 
     def options(self) -> tuple:
@@ -99,12 +100,15 @@ class LearningCurvesView(PlotView):
 
     def show_hint(self, shown: bool) -> None:
         """With no run to show (a first launch), say how to get one, in the middle of the empty plot."""
+        if shown == self.hint.isVisible():
+            return
         self.hint.setVisible(shown)
         if shown:
             self.plot.setTitle("no run yet")
-            self.plot.setXRange(0, 1)
-            self.plot.setYRange(0, 1)
+            self.plot.setRange(xRange=(0, 1), yRange=(0, 1))
             self.hint.setPos(0.5, 0.5)
+        else:
+            self.plot.enableAutoRange()  # setRange turned it off; curves must fit again
 
     def mark_divergence(self, role: str, buffer) -> None:
         """A labelled vertical line at the epoch where the role's loss became NaN or infinite."""

@@ -131,7 +131,7 @@ def test_a_first_launch_without_runs_says_to_press_run(window):
     assert window.tabs.currentIndex() == 0 and curves.hint.isVisible()
     assert "Press Run (Ctrl+R)" in curves.hint.toPlainText() and curves.plot.titleLabel.text == "no run yet"
     window.start_run()
-    assert not curves.hint.isVisible()
+    assert not curves.hint.isVisible() and all(curves.plot.vb.autoRangeEnabled()), "curves fit the view again"
     window.stop_run()
     assert window.controller.wait(10)
 
