@@ -1,4 +1,4 @@
-"""DDX entry point: `python main.py` opens the desktop app; `python main.py run|show|presets` is the CLI."""
+"""DDX entry point: `python main.py` opens the desktop app; `python main.py run|show|export|presets` is the CLI."""
 
 import sys
 

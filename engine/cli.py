@@ -1,4 +1,4 @@
-"""Headless command line: list presets, run an experiment, show a run file."""
+"""Headless command line: list presets, run an experiment, show a run file, export runs' summaries."""
 
 import argparse
 import logging
@@ -9,8 +9,9 @@ from pathlib import Path
 from engine import __version__
 from engine.compare import comparisons
 from engine.errors import DDXError, UsageError
-from engine.events import EpochMetrics, PointFinished, RunFinished, RunStarted
+from engine.export import export_summaries
 from engine.presets import list_presets, load_preset
+from engine.progress import report
 from engine.results import Results
 from engine.roles import MAIN_ROLES
 from engine.runfile import load_run, new_run_path
@@ -38,9 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     go.add_argument("--device", help="auto (default: CUDA if present), cpu, cuda or cuda:N")
     go.add_argument("--force", action="store_true", help="overwrite an existing run file")
-    go.add_argument("--quiet", action="store_true", help="no progress line, only the summary")
+    go.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no line per point, only the outcome and the summary"
+    )
     show = commands.add_parser("show", help="print a run file's config, status and summary table")
     show.add_argument("path", help="a .h5 run file")
+    export = commands.add_parser("export", help="write the summary rows of run files to one CSV or Parquet table")
+    export.add_argument("paths", nargs="+", metavar="RUN.h5", help="run files; each row gets its file's name as `run`")
+    export.add_argument("--csv", metavar="OUT.csv", help="write the table as CSV")
+    export.add_argument("--parquet", metavar="OUT.parquet", help="write the table as Parquet (needs pyarrow)")
+    export.add_argument("--force", action="store_true", help="overwrite existing output files")
     return parser
 
 
@@ -51,14 +59,6 @@ def cmd_presets() -> int:
         origin = "" if p.shipped else "  (user)"
         print(f"{p.name:<{width}}  {p.description}{origin}")
     return 0
-
-
-def progress_line(event: EpochMetrics, total: int) -> str:
-    m = event.metrics
-    return (
-        f"point {event.point + 1}/{total}  {event.role:<9} epoch {event.epoch:>4}/{event.epochs:<4} "
-        f"train err {m['train_error']:.3f}  test err {m['test_error']:.3f}"
-    )
 
 
 def cmd_run(args) -> int:
@@ -73,30 +73,9 @@ def cmd_run(args) -> int:
         cfg = load_preset(args.source, overrides)
         out = Path(args.out) if args.out else new_run_path(DEFAULT_DIR, cfg.run.name)
         events = run(cfg, out, force=args.force)
-    report_progress(events, quiet=args.quiet)
+    report(events, quiet=args.quiet)
     print_summary(load_run(out))
     return 0
-
-
-def report_progress(events, quiet: bool) -> None:
-    """Print the device, a live progress line (on a terminal), one line per point and the outcome."""
-    total = 0
-    interactive = sys.stderr.isatty() and not quiet
-    for event in events:
-        if isinstance(event, RunStarted):
-            total = event.total_points
-            print(f"device: {event.device}", file=sys.stderr)
-            resumed = f", {event.points_done} already done" if event.points_done else ""
-            print(f"writing {event.path} ({total} points{resumed})", file=sys.stderr)
-        elif isinstance(event, EpochMetrics) and interactive:
-            print("\r" + progress_line(event, total), end="", file=sys.stderr, flush=True)
-        elif isinstance(event, PointFinished) and not quiet:
-            end = "\n" if interactive else ""
-            tests = "  ".join(f"{r} {v['test_error']:.3f}" for r, v in event.final.items() if r in MAIN_ROLES)
-            diverged = "".join(f"  ({role} diverged at epoch {at})" for role, at in event.diverged.items())
-            print(f"{end}point {event.index + 1}/{total} done: test error {tests}{diverged}", file=sys.stderr)
-        elif isinstance(event, RunFinished):
-            print(f"run {event.status} in {event.elapsed:.1f} s: {event.path}", file=sys.stderr)
 
 
 def fmt(value) -> str:
@@ -180,6 +159,18 @@ def cmd_show(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    outputs = [out for out in (args.csv, args.parquet) if out]
+    if not outputs:
+        raise UsageError("export needs an output: --csv OUT.csv and/or --parquet OUT.parquet")
+    for flag, out in (("csv", args.csv), ("parquet", args.parquet)):
+        if out and Path(out).suffix.lower() != f".{flag}":
+            raise UsageError(f"--{flag} writes a .{flag} file, not {out}")
+    rows = export_summaries(args.paths, *outputs, force=args.force)
+    print(f"wrote {rows} rows of {len(args.paths)} run(s) to {' and '.join(outputs)}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input prints one clear message and returns 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -191,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "show":
             return cmd_show(args)
+        if args.command == "export":
+            return cmd_export(args)
     except DDXError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

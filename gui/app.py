@@ -4,23 +4,11 @@ import os
 import sys
 import threading
 
-HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+from gui.preflight import window_problem
+
 # The worker's Python code holds the GIL up to the switch interval each time the GUI thread returns
 # from a Qt call, and a repaint makes dozens: 5 ms each added up to 100 ms stalls.
 GIL_SWITCH_S = 0.0005
-
-
-def has_display() -> bool:
-    """Whether Qt can open a window: a display server, or a platform plugin chosen explicitly."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
-    x11, wayland = bool(os.environ.get("DISPLAY")), bool(os.environ.get("WAYLAND_DISPLAY"))
-    if platform in HEADLESS_PLATFORMS or sys.platform in ("win32", "darwin"):
-        return True
-    if platform == "xcb":
-        return x11
-    if platform.startswith("wayland"):
-        return wayland
-    return x11 or wayland or bool(platform)
 
 
 def create_app():
@@ -49,14 +37,14 @@ def leave_room_for_the_gui() -> None:
 
 
 def launch() -> int:
-    """Open the main window and run the event loop; return the exit code (2 without a display)."""
-    if not has_display():
-        print(
-            "DDX: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the desktop app cannot open.\n"
-            "Use the command line instead, e.g.  python main.py run quickstart\n"
-            "(python main.py presets lists the presets; QT_QPA_PLATFORM=offscreen forces a headless Qt).",
-            file=sys.stderr,
-        )
+    """Open the main window and run the event loop; return the exit code.
+
+    2, with one message saying what is missing, when Qt could not open a window (see gui.preflight):
+    Qt itself would abort the process with its raw plugin text.
+    """
+    problem = window_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     app = create_app()
     from gui.window import MainWindow

@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import runfile, runlock
+from engine import runfile
 from engine.errors import RunFileError
+from engine.runlock import RunLock, process_alive
 
 COLUMNS = ("run", "status", "points", "description")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -26,8 +27,8 @@ def can_resume(path: str | Path) -> bool:
     status = read_header(Path(path))["status"]
     if status in ("stopped", "failed"):
         return True
-    holder = runlock.RunLock(Path(path)).holder()
-    return status == "running" and (holder is None or not runlock.process_alive(holder))
+    holder = RunLock(Path(path)).holder()
+    return status == "running" and (holder is None or not process_alive(holder))
 
 
 def read_header(path: Path) -> dict:
@@ -57,7 +58,8 @@ def header(path: Path, mtime_ns: int, size: int) -> dict:
 class RunBrowser(QWidget):
     """Lists run files; selecting one or two emits `selected` with their paths (two overlay).
 
-    The context menu of a stopped, failed or abandoned run emits `resume_requested` with its path.
+    The context menu of a stopped, failed or abandoned run emits `resume_requested` with its path;
+    its "Export selected runs…" emits `export_requested` with the selected paths.
 
     Parameters
     ----------
@@ -67,6 +69,7 @@ class RunBrowser(QWidget):
 
     selected = Signal(list)
     resume_requested = Signal(str)
+    export_requested = Signal(list)
 
     def __init__(self, folder: Path, parent=None):
         super().__init__(parent)
@@ -138,6 +141,9 @@ class RunBrowser(QWidget):
         resume = menu.addAction("Resume run", lambda: self.resume_requested.emit(path))
         resume.setEnabled(can_resume(path))
         resume.setToolTip("continue a stopped, failed or interrupted run, skipping its finished points")
+        chosen = self.selected_paths() if path in self.selected_paths() else [path]
+        export = menu.addAction("Export selected runs…", lambda: self.export_requested.emit(chosen))
+        export.setToolTip("every point's summary row of these runs in one CSV or Parquet table")
         return menu
 
     def on_context_menu(self, pos) -> None:

@@ -8,79 +8,11 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 from superqt.utils import GeneratorWorker, create_worker
 
 from engine.config import ExperimentConfig, validate
-from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
-from engine.roles import is_model_role
+from engine.events import RunFinished, RunStarted
+from engine.progress import Progress
 from engine.runfile import load_run
 from engine.runner import resume, run
 from gui.state import RunState
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA —"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"ETA {minutes}:{secs:02d}"
-
-
-class Progress:
-    """Points done of the total, the current epoch, and an ETA from the work fraction done so far.
-
-    Only model roles count as work: closed-form reference roles (theory, Bayes errors) take no time.
-    """
-
-    def __init__(self, cfg: ExperimentConfig, total: int, done: int = 0):
-        self.total = total
-        teachers = 0 if cfg.distill.mode == "self" else cfg.distill.teachers  # self-distillation trains none
-        self.roles = teachers + (cfg.distill.mode != "none") + 1
-        self.done = self.resumed_at = done
-        self.roles_done = 0
-        self.training = 0
-        self.diverged: list[str] = []
-        self.role = ""
-        self.epoch = self.epochs = 0
-        self.began = time.perf_counter()
-
-    def update(self, event) -> None:
-        if isinstance(event, PointStarted):
-            if not self.training:
-                self.roles_done, self.role, self.epoch = 0, "", 0
-            self.training += 1
-        elif isinstance(event, EpochMetrics) and is_model_role(event.role):
-            if event.role != self.role:
-                self.roles_done += bool(self.role)
-                self.role = event.role
-            self.epoch, self.epochs = event.epoch, event.epochs
-        elif isinstance(event, PointFinished):
-            self.done += 1
-            self.training = max(0, self.training - 1)
-            if not self.training:
-                self.roles_done, self.role, self.epoch = 0, "", 0
-            self.diverged += [
-                f"point {event.index + 1}: {role} diverged at epoch {epoch}" for role, epoch in event.diverged.items()
-            ]
-
-    def fraction(self) -> float:
-        """Share of the work done; points trained together advance together."""
-        within = (self.roles_done + (self.epoch / self.epochs if self.epochs else 0)) / self.roles
-        return min(1.0, (self.done + self.training * min(within, 1.0)) / max(1, self.total))
-
-    def eta(self) -> float | None:
-        """Seconds left, from the pace of the points trained in this session (a resumed run skips some)."""
-        skipped = self.resumed_at / max(1, self.total)
-        fraction = (self.fraction() - skipped) / max(1e-9, 1 - skipped)
-        if fraction <= 0:
-            return None
-        elapsed = time.perf_counter() - self.began
-        return elapsed / fraction - elapsed
-
-    def text(self, status: str = "") -> str:
-        warning = f" · {self.diverged[-1]}" if self.diverged else ""
-        if status:
-            return f"{self.done}/{self.total} points · {status}{warning}"
-        epoch = f"{self.role} epoch {self.epoch}/{self.epochs}" if self.role else "starting point"
-        if self.training > 1:
-            epoch = f"{self.training} points together · {epoch}"
-        return f"{self.done}/{self.total} points · {epoch} · {format_eta(self.eta())}{warning}"
 
 
 class RunController(QObject):

@@ -1,10 +1,12 @@
 """The File menu's actions: a dialog asks which file to open or write, then gui.writers or gui.figures writes it."""
 
+import importlib.util
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
 from engine.errors import DDXError
+from engine.export import export_summaries
 from engine.runfile import load_run
 from gui import dialogs
 from gui.figures import publication_figure
@@ -13,6 +15,7 @@ from gui.writers import export_config, export_plot, save_run_as
 
 PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;CSV of the curves (*.csv)"
 FIGURE_FILTER = "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
+TABLE_FILTERS = {".csv": "CSV table (*.csv)", ".parquet": "Parquet table (*.parquet)"}
 
 
 def filter_suffix(name_filter: str) -> str:
@@ -80,10 +83,11 @@ def ask_figure(window) -> None:
     source = shown_run_file(window)
     if not source:
         return
+    sources = window.shown_paths or [source]  # every selected run, overlaid; else the live one
     kind = window.current_view().figure_kind
     path = ask_path(window, "Publication figure", f"{Path(source).stem}-{kind}.pdf", FIGURE_FILTER)
     if path:
-        guarded(window, "Cannot write figure", lambda: publication_figure(load_run(source), path, kind))
+        guarded(window, "Cannot write figure", lambda: publication_figure([load_run(p) for p in sources], path, kind))
 
 
 def ask_save_run(window) -> None:
@@ -103,3 +107,28 @@ def ask_export_config(window) -> None:
     path = ask_path(window, "Export config", f"{cfg.run.name}.toml", "TOML preset (*.toml)")
     if path:
         guarded(window, "Cannot export config", lambda: export_config(cfg, path))
+
+
+def table_filter() -> str:
+    """CSV, and Parquet where pyarrow is installed."""
+    return ";;".join(
+        f for suffix, f in TABLE_FILTERS.items() if suffix == ".csv" or importlib.util.find_spec("pyarrow")
+    )
+
+
+def ask_export_runs(window, paths: list[str] | None = None) -> None:
+    """Write the summary rows of `paths` (default: the runs selected in the browser) to one table."""
+    paths = paths or window.browser.selected_paths()
+    if not paths:
+        dialogs.show_error(window, "No run selected", "Select one or more runs in the Runs list (Ctrl+click for more).")
+        return
+    path = ask_path(window, "Export selected runs", "runs.csv", table_filter())
+    if not path:
+        return
+
+    def write() -> None:
+        # the dialog has already asked before overwriting
+        rows = export_summaries(paths, path, force=True)
+        window.statusBar().showMessage(f"exported {rows} rows of {len(paths)} run(s) to {path}", 10_000)
+
+    guarded(window, "Cannot export runs", write)

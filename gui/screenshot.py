@@ -2,7 +2,8 @@
 
 Usage: xvfb-run -s "-screen 0 1600x1000x24" python -m gui.screenshot [preset] [out.png] [section.key=value ...]
 
-Saves the sweep as out.png and the learning curves as out-curves.png.
+Saves the sweep as out.png, the learning curves as out-curves.png, and each other tab the run shows
+(heatmap, regions, sampler, NTK) as out-<tab>.png.
 
 While the run trains, a 10 ms QTimer records the largest gap between its ticks (how long the GUI
 thread was blocked at most) and the views' redraw count gives the plot refresh rate.
@@ -49,8 +50,15 @@ class FirstPoint:
 
 
 def save_tabs(window, out: str) -> None:
-    """Save the sweep tab as `out` and the learning curves beside it as `<out>-curves.png`, then close."""
-    shots = [(1, out), (0, out.removesuffix(".png") + "-curves.png")]
+    """Save the sweep tab as `out`, the learning curves as `<out>-curves.png` and every other visible tab
+    as `<out>-<tab>.png`, then close."""
+    stem = out.removesuffix(".png")
+    shots = [(1, out), (0, f"{stem}-curves.png")]
+    shots += [
+        (i, f"{stem}-{view.title.lower().replace(' ', '-')}.png")
+        for i, view in enumerate(window.views)
+        if i > 1 and window.tabs.isTabVisible(i)
+    ]
 
     def shoot(remaining: list) -> None:
         if not remaining:

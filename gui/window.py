@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 import engine
-from engine.errors import DDXError
+from engine import runfile
+from engine.errors import DDXError, RunFileError
+from engine.progress import Progress
 from gui import dialogs, file_menu
 from gui.browser import RunBrowser, can_resume
-from gui.controller import Progress, RunController
+from gui.controller import RunController
 from gui.loading import RunLoader
 from gui.params import ParameterPanel
 from gui.presetbar import PresetBar
@@ -39,6 +41,12 @@ FILE_ACTIONS = (
     ("Export plot…", file_menu.ask_export_plot, "Ctrl+E", "PNG, SVG or CSV of this tab"),
     ("Publication figure…", file_menu.ask_figure, "", ""),
     ("Save run as…", file_menu.ask_save_run, "", ""),
+    (
+        "Export selected runs…",
+        file_menu.ask_export_runs,
+        "",
+        "the selected runs' summary rows as one CSV or Parquet table",
+    ),
     ("Export config as TOML…", file_menu.ask_export_config, "", ""),
 )
 
@@ -139,6 +147,7 @@ class MainWindow(QMainWindow):
         self.browser.selected.connect(lambda _: self.update_actions())
         self.browser.resume_requested.connect(self.resume_run)
         self.loader.loaded.connect(self.on_runs_loaded)
+        self.browser.export_requested.connect(lambda paths: file_menu.ask_export_runs(self, paths))
         c = self.controller
         c.started.connect(self.on_started)
         c.progressed.connect(self.on_progress)
@@ -155,6 +164,19 @@ class MainWindow(QMainWindow):
             self.resize(1500, 920)
         self.presets.choose(str(store.value("preset", DEFAULT_PRESET))) or self.presets.load_current()
         self.update_actions()
+        self.show_latest_run()
+
+    def show_latest_run(self) -> None:
+        """Show the newest run of the data folder that has a finished point; without one, the views
+        stay empty and the learning curves say to press Run."""
+        for path in self.browser.paths():
+            try:
+                if runfile.peek(path)["points_done"]:
+                    self.browser.select([path])
+                    return
+            except RunFileError:
+                continue
+        self.show_states([])
 
     def save_settings(self) -> None:
         store = settings()

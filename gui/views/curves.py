@@ -4,11 +4,19 @@ epoch a validation split would pick."""
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox
 
 from engine.roles import is_model_role
 from gui.palette import role_color, role_label
 from gui.views.base import PlotView, new_plot
+
+HINT = (
+    "Press Run (Ctrl+R) to train the experiment set on the left:\n"
+    "its learning curves appear here as it trains.\n\n"
+    "Runs you have made are listed below: select one to see it,\n"
+    "or open a run file with Ctrl+O."
+)
 
 
 class LearningCurvesView(PlotView):
@@ -37,6 +45,10 @@ class LearningCurvesView(PlotView):
         self.items: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.markers: dict[str, pg.InfiniteLine] = {}
         self.best: dict[str, pg.PlotDataItem] = {}
+        self.hint = pg.TextItem(HINT, color="#444444", anchor=(0.5, 0.5))
+        self.hint.setFont(QFont(self.font().family(), 13))
+        self.hint.hide()
+        self.plot.addItem(self.hint, ignoreBounds=True)
 
     def options(self) -> tuple:
         return (self.log_x.isChecked(), self.clean.isChecked(), self.by_steps.isChecked())
@@ -60,6 +72,7 @@ class LearningCurvesView(PlotView):
         self.plot.setLabel("bottom", "optimizer steps" if self.by_steps.isChecked() else "epoch")
         state = self.states[0][1] if self.states else None
         shown = set()
+        self.show_hint(state is None)
         if state is not None:
             point = f"point {state.current_point + 1}/{state.total_points}" if state.current_point >= 0 else ""
             others = len(state.training - {state.current_point})
@@ -84,6 +97,18 @@ class LearningCurvesView(PlotView):
         for role, marker in self.markers.items():
             if (role, "test") not in shown:
                 marker.setVisible(False)
+
+    def show_hint(self, shown: bool) -> None:
+        """With no run to show (a first launch), say how to get one, in the middle of the empty plot."""
+        if shown == self.hint.isVisible():
+            return
+        self.hint.setVisible(shown)
+        if shown:
+            self.plot.setTitle("no run yet")
+            self.plot.setRange(xRange=(0, 1), yRange=(0, 1))
+            self.hint.setPos(0.5, 0.5)
+        else:
+            self.plot.enableAutoRange()  # setRange turned it off; curves must fit again
 
     def mark_divergence(self, role: str, buffer) -> None:
         """A labelled vertical line at the epoch where the role's loss became NaN or infinite."""

@@ -5,6 +5,7 @@ import pyqtgraph as pg
 
 from engine.roles import MAIN_ROLES
 from gui.views.base import PlotView, new_plot
+from gui.views.hover import CellHover, cell_value
 
 
 class HeatmapView(PlotView):
@@ -25,6 +26,7 @@ class HeatmapView(PlotView):
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         self.layout_.addWidget(self.graphics, 1)
         self.values = np.zeros((0, 0))
+        self.hover = CellHover(self.plot, self.describe)
 
     @staticmethod
     def available(state) -> bool:
@@ -53,6 +55,15 @@ class HeatmapView(PlotView):
         for side, axis in zip(("bottom", "left"), state.results.axes, strict=True):
             ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(axis.values)]
             self.plot.getAxis(side).setTicks([ticks])
+
+    def describe(self, column: int, row: int) -> str:
+        """'teacher.width = 64 · student.width = 8' over 'teacher test error 0.231' for a cell of the grid."""
+        state = self.states[0][1] if self.states else None
+        value = cell_value(self.values.T, column, row)
+        if state is None or value is None:
+            return ""
+        (first, second), role = state.results.axes, self.role.currentText()
+        return f"{first.key} = {first.values[column]:g} · {second.key} = {second.values[row]:g}\n{role} test error {value:.3f}"
 
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each row of the grid (one first-axis value) as a curve over the second axis."""

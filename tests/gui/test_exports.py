@@ -8,7 +8,7 @@ import pytest
 from engine.config import load_config
 from engine.errors import OutputError
 from engine.runfile import load_run
-from gui import file_menu
+from gui import figures, file_menu
 from gui.figures import publication_figure
 from gui.writers import export_config, export_csv, export_plot, export_png, export_svg, save_run_as
 from tests.gui.conftest import open_runs, tiny_config
@@ -81,3 +81,44 @@ def test_unwritable_paths_raise_output_error(shown, run_file, tmp_path):
         save_run_as(run_file, missing / "a.h5")
     with pytest.raises(OutputError):
         publication_figure(load_run(run_file), missing / "a.pdf")
+
+
+def test_export_selected_runs_writes_one_table_without_a_dialog(
+    window, errors, run_file, other_run_file, monkeypatch, tmp_path
+):
+    out = tmp_path / "runs.csv"
+    asked = []
+    monkeypatch.setattr(file_menu, "ask_path", lambda win, title, name, filters: asked.append(filters) or out)
+    file_menu.ask_export_runs(window)
+    assert errors == [("No run selected", "Select one or more runs in the Runs list (Ctrl+click for more).")]
+    window.open_run(run_file)
+    window.open_run(other_run_file)
+    window.browser.select([run_file, other_run_file])
+    menu = window.browser.context_menu(str(run_file))
+    export = next(a for a in menu.actions() if a.text() == "Export selected runs…")
+    export.trigger()
+    with open(out, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted({r["run"] for r in rows}) == ["tiny", "tiny-noisier"] and len(rows) == 4
+    assert "Parquet table (*.parquet)" in asked[0] and len(errors) == 1
+    assert "exported 4 rows of 2 run(s)" in window.statusBar().currentMessage()
+
+
+@pytest.mark.parametrize("kind", ["sweep", "curves"])
+def test_the_publication_figure_overlays_every_selected_run(
+    window, run_file, other_run_file, monkeypatch, tmp_path, kind
+):
+    drawn = []
+    monkeypatch.setattr(file_menu, "ask_path", lambda *args: tmp_path / f"both-{kind}.png")
+    monkeypatch.setattr(figures.Figure, "savefig", lambda fig, path: drawn.append(fig.axes[0]))
+    window.open_run(run_file)
+    window.open_run(other_run_file)
+    window.browser.select([run_file, other_run_file])
+    window.tabs.setCurrentIndex(0 if kind == "curves" else 1)
+    file_menu.ask_figure(window)
+    labels = drawn[0].get_legend_handles_labels()[1]
+    for name in ("tiny", "tiny-noisier"):
+        assert any(label.startswith("teacher") and label.endswith(f"· {name}") for label in labels), labels
+    styles = {line.get_linestyle() for line in drawn[0].get_lines() if line.get_label().startswith("student test")}
+    styles |= {line.get_linestyle() for line in drawn[0].get_lines() if line.get_label().startswith("student · ")}
+    assert {"-", "--"} <= styles, "the second run is dashed"

@@ -18,7 +18,7 @@ from tests.gui.test_run import RUN_TIMEOUT_MS, start, stop_after_first_epoch
 @pytest.fixture
 def stopped_run(window, qtbot):
     """A run of the tiny sweep stopped in its first point, selected in the browser."""
-    start(window, qtbot, tiny_config("train.epochs=30"))
+    start(window, qtbot, tiny_config("train.epochs=200"))
     path, status = stop_after_first_epoch(window, qtbot)
     assert status == "stopped"
     window.browser.select([path])

@@ -169,7 +169,7 @@ class Monkey:
         paths = self.window.browser.paths()
         if paths and self.rng.random() < 0.5:
             menu = self.window.browser.context_menu(str(self.rng.choice(paths)))
-            (resume,) = menu.actions()
+            resume = next(action for action in menu.actions() if action.text() == "Resume run")
             resume.trigger()
             menu.deleteLater()
         else:

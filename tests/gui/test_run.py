@@ -147,7 +147,7 @@ def test_a_diverged_role_is_marked_on_the_learning_curves_and_in_the_status(wind
 
 def test_points_trained_together_show_the_first_one_and_advance_the_progress_together(qtbot):
     from engine.events import EpochMetrics, PointFinished, PointStarted
-    from gui.controller import Progress
+    from engine.progress import Progress
     from gui.state import RunState
 
     state, progress = RunState(total_points=3), Progress(tiny_config(), 3)

@@ -7,7 +7,7 @@ from engine.presets import load_preset
 from engine.runfile import load_run
 from engine.runner import run
 from gui.figures import publication_figure
-from gui.views import NTKView, SamplerView, SweepView
+from gui.views import HeatmapView, NTKView, SamplerView, SweepView
 from tests.gui.conftest import open_runs
 
 
@@ -98,3 +98,46 @@ def test_dong_ntk_view_draws_spectrum_energy_and_residual(window, qtbot, runs):
 def test_publication_figure_tolerates_reference_roles(runs, tmp_path, name):
     publication_figure(load_run(runs[name]), tmp_path / "figure.png")
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+def test_sampler_matrices_have_a_colorbar_their_values_and_hover_values(window, runs):
+    view = shown(window, runs["kaplun"], SamplerView)
+    for matrix in (view.confusion, view.transition):
+        assert matrix.colorbar.scene() is not None and tuple(matrix.colorbar.levels()) == (0.0, 1.0)
+        assert [label.toPlainText() for label in matrix.cell_labels] == [f"{v:.2f}" for v in matrix.values.ravel()]
+    value = view.confusion.values[2, 1]
+    assert view.confusion.hover.show_at(1.5, 2.5) == f"true class 2 · predicted class 1\nshare of the row {value:.3f}"
+    assert view.confusion.hover.label.isVisible()
+    assert view.transition.hover.show_at(0.2, 0.7).startswith("true class 0 · given label 0\n")
+    assert view.confusion.hover.show_at(3.5, 0.5) == "" and not view.confusion.hover.label.isVisible()
+
+
+def test_ntk_residual_heatmap_has_a_colorbar_and_hover_values(window, runs):
+    view = shown(window, runs["dong"], NTKView)
+    assert view.colorbar.scene() is not None
+    value = view.residual_values[3, 4]
+    assert view.hover.show_at(4.5, 3.5) == f"epoch 3 · eigen-index 5\nresidual energy {value:.3g}"
+
+
+@pytest.mark.parametrize("kind", [SamplerView, NTKView])
+def test_plots_titles_and_colorbars_fit_the_window_at_1580_by_960(window, runs, qtbot, kind):
+    """A title wider than its plot widens the plot, which pushes the plots to its right out of view."""
+    window.resize(1580, 960)
+    view = shown(window, runs["kaplun" if kind is SamplerView else "dong"], kind)
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.graphics.width() > 600)
+    view.invalidate()
+    qtbot.wait(50)
+    width = view.graphics.viewport().width()
+    for item in view.graphics.ci.items:
+        right = item.sceneBoundingRect().right()
+        assert right <= width + 1, f"{type(item).__name__} ends at {right:.0f} px in a {width} px view"
+    for plot in (item for item in view.graphics.ci.items if hasattr(item, "titleLabel")):
+        assert plot.titleLabel.item.boundingRect().width() <= plot.width()
+
+
+def test_two_axis_heatmap_names_the_cell_under_the_mouse(window, run_file):
+    view = shown(window, run_file, HeatmapView)
+    value = view.values[1, 0]
+    assert view.hover.show_at(1.5, 0.5) == f"teacher.width = 8 · student.width = 8\nteacher test error {value:.3f}"
+    assert view.hover.show_at(2.5, 0.5) == ""

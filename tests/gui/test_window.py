@@ -204,16 +204,35 @@ def test_about_names_versions_and_device(window, errors):
     assert f"DDX {engine.__version__}" in text and "torch" in text and "pyqtgraph" in text and "device: CPU" in text
 
 
-def test_launch_without_display_suggests_the_cli(monkeypatch, capsys):
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
-        monkeypatch.delenv(name, raising=False)
-    assert app.launch() == 2
-    assert "python main.py run quickstart" in capsys.readouterr().err
-
-
 def test_the_app_leaves_the_gui_thread_a_core_and_the_gil_often(monkeypatch):
     switched, threads = [], []
     monkeypatch.setattr(sys, "setswitchinterval", switched.append)
     monkeypatch.setattr(torch, "set_num_threads", threads.append)
     app.create_app()
     assert switched == [app.GIL_SWITCH_S] and threads == [max(1, (os.cpu_count() or 2) - 1)]
+
+
+def test_a_first_launch_without_runs_says_to_press_run(window):
+    curves = window.views[0]
+    assert window.tabs.currentIndex() == 0 and curves.hint.isVisible()
+    assert "Press Run (Ctrl+R)" in curves.hint.toPlainText() and curves.plot.titleLabel.text == "no run yet"
+    window.start_run()
+    assert not curves.hint.isVisible() and all(curves.plot.vb.autoRangeEnabled()), "curves fit the view again"
+    window.stop_run()
+    assert window.controller.wait(10)
+
+
+def test_a_launch_shows_the_newest_run_of_the_data_folder(qtbot, errors, isolated, run_file, other_run_file):
+    data = isolated / "data"
+    data.mkdir()
+    (data / "older.h5").write_bytes(other_run_file.read_bytes())
+    (data / "newer.h5").write_bytes(run_file.read_bytes())
+    (data / "broken.h5").write_text("not a run")
+    os.utime(data / "older.h5", (1, 1))
+    os.utime(data / "newer.h5", (2, 2))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert [Path(p).name for p in win.browser.selected_paths()] == ["newer.h5"]
+    assert win.views[0].states[0][0] == "newer" and not win.views[0].hint.isVisible()
+    assert errors == []
+    win.close()
