@@ -93,6 +93,7 @@ class Group:
         self.points, self.datasets, self.device = points, datasets, device
         self.cfg = points[0].config
         self.data = {p.index: datasets[p.index][1] for p in points}
+        self.inputs: dict[int, tuple[torch.Tensor, int]] = {}
         self.ledger = Ledger(
             [p.index for p in points], {p.index: watchers(p.config, self.data[p.index]) for p in points}
         )
@@ -106,6 +107,13 @@ class Group:
         return build_learner(
             getattr(cfg, spec), train, dim, data.n_classes, role_seed(point.seed, seed_role), self.device
         )
+
+    def student_x(self, point: Point) -> tuple[torch.Tensor, int]:
+        """The student's inputs, one tensor per dataset, so that the models fitting them can share work."""
+        data = self.data[point.index]
+        if id(data) not in self.inputs:
+            self.inputs[id(data)] = student_x(point.config.distill, data)
+        return self.inputs[id(data)]
 
     def teacher_pred(self, point: Point) -> torch.Tensor | None:
         """The first teacher's test predictions (its last finite epoch's), or None without a teacher."""
@@ -152,22 +160,15 @@ def train_group(points: list[Point], datasets: dict, device, total: int, stop: C
 def teacher_jobs(group: Group, point: Point) -> list[Job]:
     """One job per teacher, each on its own share of S (distill.teacher_data); they label the student's inputs."""
     cfg, data = point.config, group.data[point.index]
-    later = student_x(cfg.distill, data)[0] if cfg.distill.mode in ("hard", "soft") else None
+    later = group.student_x(point)[0] if cfg.distill.mode in ("hard", "soft") else None
     jobs = []
     for m in range(teachers_of(cfg)):
         role = teacher_role(m)
         own = teacher_subset(cfg, len(data.x_train), m, point.seed, data.x_train.device)
+        # all of S is S itself: trainers share work between models fitting the same tensor
+        x, y = (data.x_train, data.y_train) if own is None else (data.x_train[own], data.y_train[own])
         consumer = Consumer(point.index, role)
-        jobs.append(
-            Job(
-                group.learner(point, "teacher", role),
-                data,
-                data.x_train[own],
-                Targets(data.y_train[own]),
-                [consumer],
-                later=later,
-            )
-        )
+        jobs.append(Job(group.learner(point, "teacher", role), data, x, Targets(y), [consumer], later=later))
     return jobs
 
 
@@ -180,7 +181,7 @@ def student_job(group: Group, point: Point, teachers: list[Job]) -> Job:
     if d.mode == "self":
         refine = Refinement(d.alpha, d.temperature, d.refine)
         return Job(learner, data, data.x_train, Targets(data.y_train), consumer, refine=refine)
-    x, n_labeled = student_x(d, data)
+    x, n_labeled = group.student_x(point)
     logits = pool_logits([t.later_logits for t in teachers], d.pool_labels, point.seed)
     return Job(learner, data, x, student_targets(d, logits, data.y_train[:n_labeled], n_labeled), consumer)
 
@@ -207,8 +208,8 @@ def baseline_jobs(group: Group) -> list[Job]:
     return list(baselines.values())
 
 
-def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> torch.Tensor | slice:
-    """Indices of the labeled set that teacher m trains on (distill.teacher_data).
+def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> torch.Tensor | None:
+    """Indices of the labeled set that teacher m trains on (distill.teacher_data); None: all of it.
 
     Identically trained teachers of a deterministic family (k-NN, kernels) would be copies, so m
     independent teachers each get their own bootstrap resample or their own 1/m share of S. A single
@@ -217,7 +218,7 @@ def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> 
     """
     how = cfg.distill.teacher_data
     if how == "full":
-        return slice(None)
+        return None
     if how == "bootstrap":
         return torch.randint(n, (n,), generator=torch_generator(seed, f"teacher-data/{m}")).to(device)
     return (

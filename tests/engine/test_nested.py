@@ -92,3 +92,19 @@ def test_a_nearly_singular_wide_fit_keeps_the_directions_a_fit_alone_keeps():
     beta = nested_solve(features, y, [p], {p: 0.0})[p]
     alone = ridge_solve(features, y, 0.0)
     torch.testing.assert_close(features @ beta, features @ alone, rtol=1e-6, atol=1e-6)
+
+
+def test_a_random_features_width_sweep_solves_each_seeds_teachers_together(tmp_path, monkeypatch):
+    import engine.trainers.nested as nested
+    from engine.runner import run
+    from tests.engine.helpers import tiny_config
+
+    sizes, solve = [], nested.solved_fits
+    monkeypatch.setattr(nested, "solved_fits", lambda jobs: sizes.append(len(jobs)) or solve(jobs))
+    cfg = tiny_config(
+        teacher={"model": "random_features", "width": 10},
+        student={"model": "knn", "k": 3},
+        sweep={"axis": "teacher.width", "values": [5, 20, 80], "seeds": [0, 1]},
+    )
+    list(run(cfg, tmp_path / "rf.h5"))
+    assert sizes == [3, 3], "one factorization per seed for its three teacher widths"

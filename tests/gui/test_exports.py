@@ -106,14 +106,14 @@ def test_export_selected_runs_writes_one_table_without_a_dialog(
 
 @pytest.mark.parametrize("kind", ["sweep", "curves"])
 def test_the_publication_figure_overlays_every_selected_run(
-    window, run_file, other_run_file, monkeypatch, tmp_path, kind
+    window, qtbot, run_file, other_run_file, monkeypatch, tmp_path, kind
 ):
     drawn = []
     monkeypatch.setattr(file_menu, "ask_path", lambda *args: tmp_path / f"both-{kind}.png")
     monkeypatch.setattr(figures.Figure, "savefig", lambda fig, path: drawn.append(fig.axes[0]))
-    window.open_run(run_file)
-    window.open_run(other_run_file)
-    window.browser.select([run_file, other_run_file])
+    open_runs(window, qtbot, run_file, other_run_file)
+    with qtbot.waitSignal(window.loader.loaded, timeout=30_000):
+        window.browser.select([run_file, other_run_file])
     window.tabs.setCurrentIndex(0 if kind == "curves" else 1)
     file_menu.ask_figure(window)
     labels = drawn[0].get_legend_handles_labels()[1]

@@ -100,8 +100,8 @@ def test_publication_figure_tolerates_reference_roles(runs, tmp_path, name):
     assert (tmp_path / "figure.png").stat().st_size > 1000
 
 
-def test_sampler_matrices_have_a_colorbar_their_values_and_hover_values(window, runs):
-    view = shown(window, runs["kaplun"], SamplerView)
+def test_sampler_matrices_have_a_colorbar_their_values_and_hover_values(window, qtbot, runs):
+    view = shown(window, qtbot, runs["kaplun"], SamplerView)
     for matrix in (view.confusion, view.transition):
         assert matrix.colorbar.scene() is not None and tuple(matrix.colorbar.levels()) == (0.0, 1.0)
         assert [label.toPlainText() for label in matrix.cell_labels] == [f"{v:.2f}" for v in matrix.values.ravel()]
@@ -112,8 +112,8 @@ def test_sampler_matrices_have_a_colorbar_their_values_and_hover_values(window, 
     assert view.confusion.hover.show_at(3.5, 0.5) == "" and not view.confusion.hover.label.isVisible()
 
 
-def test_ntk_residual_heatmap_has_a_colorbar_and_hover_values(window, runs):
-    view = shown(window, runs["dong"], NTKView)
+def test_ntk_residual_heatmap_has_a_colorbar_and_hover_values(window, qtbot, runs):
+    view = shown(window, qtbot, runs["dong"], NTKView)
     assert view.colorbar.scene() is not None
     value = view.residual_values[3, 4]
     assert view.hover.show_at(4.5, 3.5) == f"epoch 3 · eigen-index 5\nresidual energy {value:.3g}"
@@ -123,7 +123,7 @@ def test_ntk_residual_heatmap_has_a_colorbar_and_hover_values(window, runs):
 def test_plots_titles_and_colorbars_fit_the_window_at_1580_by_960(window, runs, qtbot, kind):
     """A title wider than its plot widens the plot, which pushes the plots to its right out of view."""
     window.resize(1580, 960)
-    view = shown(window, runs["kaplun" if kind is SamplerView else "dong"], kind)
+    view = shown(window, qtbot, runs["kaplun" if kind is SamplerView else "dong"], kind)
     window.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: view.graphics.width() > 600)
     view.invalidate()
@@ -136,8 +136,8 @@ def test_plots_titles_and_colorbars_fit_the_window_at_1580_by_960(window, runs, 
         assert plot.titleLabel.item.boundingRect().width() <= plot.width()
 
 
-def test_two_axis_heatmap_names_the_cell_under_the_mouse(window, run_file):
-    view = shown(window, run_file, HeatmapView)
+def test_two_axis_heatmap_names_the_cell_under_the_mouse(window, qtbot, run_file):
+    view = shown(window, qtbot, run_file, HeatmapView)
     value = view.values[1, 0]
     assert view.hover.show_at(1.5, 0.5) == f"teacher.width = 8 · student.width = 8\nteacher test error {value:.3f}"
     assert view.hover.show_at(2.5, 0.5) == ""

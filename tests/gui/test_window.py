@@ -233,6 +233,7 @@ def test_a_launch_shows_the_newest_run_of_the_data_folder(qtbot, errors, isolate
     win = MainWindow()
     qtbot.addWidget(win)
     assert [Path(p).name for p in win.browser.selected_paths()] == ["newer.h5"]
+    qtbot.waitUntil(lambda: bool(win.views[0].states), timeout=30_000)  # read in the loader's worker
     assert win.views[0].states[0][0] == "newer" and not win.views[0].hint.isVisible()
     assert errors == []
     win.close()
