@@ -182,7 +182,7 @@ class RunConfig(Section):
     )
     compile: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="torch.compile the stacked training step: auto = when a compiler exists and the run is long enough",
+        description="torch.compile the stacked training step: auto = on CUDA with Triton, for runs long enough to repay it",
     )
 
     @field_validator("name")

@@ -208,13 +208,15 @@ def test_a_compiled_stacked_step_equals_training_alone(tmp_path):
             np.testing.assert_allclose(pa.curves[role]["test_error"], curves["test_error"], atol=2.5 / n_test)
 
 
-def test_auto_compiles_only_long_runs_where_a_compiler_exists(monkeypatch):
-    cpu = torch.device("cpu")
-    assert not compile_pays("off", 1e6, cpu) and not compile_pays("auto", 5.0, cpu)
+def test_auto_compiles_only_long_cuda_runs_where_a_compiler_exists(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert not compile_pays("off", 1e6, cpu) and compile_pays("on", 1.0, cpu)
+    assert not compile_pays("auto", 1e6, cpu), "a compiled step saved nothing on the CPU: auto stays eager"
     monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
     monkeypatch.delenv("CXX", raising=False)
-    assert not compile_pays("auto", 1e6, cpu), "no C++ compiler: auto stays eager"
     with pytest.raises(ConfigError, match="needs a C\\+\\+ compiler"):
         check_compile("on", cpu)
-    monkeypatch.setattr(compiling.shutil, "which", lambda name: f"/usr/bin/{name}")
-    assert compile_pays("auto", 1e6, cpu)
+    monkeypatch.setattr(compiling.importlib.util, "find_spec", lambda name: object())  # Triton present
+    assert compile_pays("auto", 1e6, cuda) and not compile_pays("auto", 5.0, cuda)
+    monkeypatch.setattr(compiling.importlib.util, "find_spec", lambda name: None)
+    assert not compile_pays("auto", 1e6, cuda), "no Triton: auto stays eager"
