@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from engine.config import PLAIN_NAME, PLAIN_NAME_RULE, ExperimentConfig, load_config
+from engine.config import PLAIN_NAME, PLAIN_NAME_RULE, ExperimentConfig
+from engine.config_io import load_config
 from engine.errors import ConfigError
 
 

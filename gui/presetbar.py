@@ -5,7 +5,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QInputDialog, QPushButton, QWidget
 
-from engine.config import ExperimentConfig, load_config, save_toml
+from engine.config import ExperimentConfig
+from engine.config_io import load_config, save_toml
 from engine.errors import DDXError
 from engine.presets import list_presets, user_preset_path
 from gui import dialogs

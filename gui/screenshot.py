@@ -15,7 +15,8 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from engine.config import apply_overrides, validate
+from engine.config import validate
+from engine.config_io import apply_overrides
 from gui.app import create_app, warm_up_in_background
 
 

@@ -14,7 +14,8 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
 
-from engine.config import ExperimentConfig, save_toml
+from engine.config import ExperimentConfig
+from engine.config_io import save_toml
 from engine.errors import OutputError
 from engine.journal import journal_path
 

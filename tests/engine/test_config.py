@@ -4,7 +4,8 @@ import tomllib
 
 import pytest
 
-from engine.config import ExperimentConfig, apply_overrides, load_config, numeric_keys, save_toml, validate
+from engine.config import ExperimentConfig, numeric_keys, validate
+from engine.config_io import apply_overrides, load_config, save_toml
 from engine.errors import ConfigError
 from engine.presets import list_presets, load_preset
 

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from engine.config import load_config
+from engine.config_io import load_config
 from engine.errors import OutputError
 from engine.runfile import load_run
 from gui import figures, file_menu
