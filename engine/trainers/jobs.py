@@ -69,6 +69,11 @@ class Fit:
     test_pred: torch.Tensor
 
 
+def same_tensor(x: torch.Tensor) -> tuple:
+    """A key equal for tensors holding the same elements of the same memory (a tensor and its full view)."""
+    return (x.device, x.data_ptr(), tuple(x.shape), x.stride(), x.dtype)
+
+
 @dataclass(frozen=True)
 class Options:
     """How a run lets its models train: together by family (run.batch_models), compiled (run.compile)."""

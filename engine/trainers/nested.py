@@ -20,7 +20,7 @@ import torch
 from engine.metrics import Labels, batch_metrics
 from engine.models.closed_form import FEATURE_ELEMENTS, RandomFeatures, ridge_solve
 from engine.trainers.alone import train_alone
-from engine.trainers.jobs import Fit, Fits, Job, Options
+from engine.trainers.jobs import Fit, Fits, Job, Options, same_tensor
 
 # Below these relative sizes of R's (or the Cholesky factor's) diagonal a width is solved from its
 # own features like a fit done alone. A Gram matrix squares the condition number, so its factor must
@@ -35,7 +35,7 @@ def train_nested(jobs: list[Job], options: Options, stop: Callable[[], bool]) ->
     for job in jobs:
         learner = job.learner
         shared = type(learner) is RandomFeatures
-        groups[(learner.seed, id(job.x), learner.spec.ridge) if shared else (id(job),)].append(job)
+        groups[(learner.seed, same_tensor(job.x), learner.spec.ridge) if shared else (id(job),)].append(job)
     alone = []
     for members in groups.values():
         if len(members) == 1:

@@ -20,7 +20,7 @@ from engine.models import Targets
 from engine.models.base import objective
 from engine.models.neural import make_optimizer
 from engine.trainers.compiling import compile_pays
-from engine.trainers.jobs import Fit, Fits, Job, Options
+from engine.trainers.jobs import Fit, Fits, Job, Options, same_tensor
 from engine.trainers.stacking import hidden_width, stack, step_flops
 
 # One optimizer step of a bucket costs about this many flops of fixed overhead (kernel launches,
@@ -32,14 +32,14 @@ log = logging.getLogger(__name__)
 
 
 def stack_unique(tensors: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack the distinct tensors of a list (by identity) and map each entry to its row."""
-    rows: dict[int, int] = {}
+    """Stack the distinct tensors of a list (the same memory counts once) and map each entry to its row."""
+    rows: dict[tuple, int] = {}
     unique = []
     for t in tensors:
-        if id(t) not in rows:
-            rows[id(t)] = len(unique)
+        if same_tensor(t) not in rows:
+            rows[same_tensor(t)] = len(unique)
             unique.append(t)
-    slot = torch.tensor([rows[id(t)] for t in tensors], device=tensors[0].device)
+    slot = torch.tensor([rows[same_tensor(t)] for t in tensors], device=tensors[0].device)
     return torch.stack(unique), slot
 
 
