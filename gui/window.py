@@ -8,7 +8,6 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QDockWidget,
     QLabel,
@@ -321,10 +320,14 @@ class MainWindow(QMainWindow):
                 self.open_run(url.toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        """Close open dialogs; stop a running experiment and wait (≤ 2 s) so its file ends 'stopped'."""
-        for widget in QApplication.topLevelWidgets():
-            if isinstance(widget, QDialog) and widget.isVisible():
-                widget.reject()
+        """Close this window's open dialogs; stop a running experiment and wait (≤ 2 s) so its file ends 'stopped'.
+
+        Only the window's own dialogs are touched (every DDX dialog has it as parent): walking all
+        top-level widgets could reach another window's widgets in the middle of their destruction.
+        """
+        for dialog in self.findChildren(QDialog):
+            if dialog.isVisible():
+                dialog.reject()
         self.loader.cancel()
         if self.controller.running:
             self.controller.stop()
