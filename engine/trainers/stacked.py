@@ -97,7 +97,7 @@ class Bucket:
         self.train_x, self.train_slot = stack_unique([j.data.x_train for j in jobs])
         self.val_x, self.val_slot = stack_unique([j.data.x_val for j in jobs])
         self.test_x, self.test_slot = stack_unique([j.data.x_test for j in jobs])
-        self.fits_train = all(j.x is j.data.x_train for j in jobs)
+        self.fits_train = all(same_tensor(j.x) == same_tensor(j.data.x_train) for j in jobs)
         self.parts = [j.targets for j in jobs]
         self.targets = concat_targets(self.parts)
         n_classes = jobs[0].data.n_classes
