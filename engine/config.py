@@ -176,7 +176,7 @@ class RunConfig(Section):
         60.0,
         ge=1,
         le=86400,
-        description="finished points reach the run file's table at least this often (each at once to its journal)",
+        description="finished points reach the run file's table, and training groups their checkpoint, at least this often",
     )
     compile: Literal["auto", "on", "off"] = Field(
         "auto",

@@ -76,11 +76,18 @@ class Ledger:
         return self.results[point].setdefault(role, RoleResult())
 
     def stage(self, jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Generator:
-        """Train one role's jobs, yielding their events; returns False if stopped."""
+        """Train one role's jobs, yielding their events; returns False if stopped.
+
+        A stage a checkpoint had under way first replays the epochs it saved, then trains on.
+        """
+        resumed = options.saving.begin(jobs)
+        if resumed:
+            yield from self.replay(jobs)
         for job in jobs:
             job.watched = any(self.watching(c.point, c.role) for c in job.consumers)
             for c in job.consumers:
-                self.notify(c.point, c.role, 0, job.learner)
+                if not resumed:
+                    self.notify(c.point, c.role, 0, job.learner)
         fits = train(jobs, options, stop)
         while True:
             try:
@@ -112,6 +119,32 @@ class Ledger:
                     metrics, result.diverged_at = diverged_metrics(fit.loss, steps), job.diverged_at
                 result.add(fit.epoch, metrics)
                 yield EpochMetrics(consumer.point, consumer.role, fit.epoch, job.epochs, metrics)
+
+    def replay(self, jobs: list[Job]) -> Iterator[EpochMetrics]:
+        """The events of the epochs the jobs' consumers already have (restored from a checkpoint)."""
+        for job in jobs:
+            for c in job.consumers:
+                result = self.results[c.point].get(c.role)
+                if result is None:
+                    continue
+                metrics = {m: v for m, v in result.curves.items() if m != "epoch"}
+                for i, epoch in enumerate(result.curves.get("epoch", [])):
+                    yield EpochMetrics(c.point, c.role, epoch, job.epochs, {m: v[i] for m, v in metrics.items()})
+
+    def state(self) -> dict:
+        """The results so far as plain data (curves, divergence, test predictions), for a checkpoint."""
+        return {
+            point: {
+                role: {"curves": r.curves, "diverged_at": r.diverged_at, "test_pred": r.test_pred}
+                for role, r in roles.items()
+            }
+            for point, roles in self.results.items()
+        }
+
+    def restore(self, state: dict) -> None:
+        for point, roles in state.items():
+            for role, saved in roles.items():
+                self.results[point][role] = RoleResult(saved["curves"], saved["diverged_at"], None, saved["test_pred"])
 
     def reference(self, point: int, role: str, values: dict[str, float]) -> EpochMetrics:
         metrics = reference_metrics(values)

@@ -8,12 +8,13 @@ makes every point a group of one and every model train alone. The unit of work i
 
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from engine.budget import role_train
+from engine.checkpoint import GroupCheckpoint, GroupSaving
 from engine.config import ExperimentConfig
 from engine.datasets import Dataset
 from engine.diagnostics import after_point, watchers
@@ -130,14 +131,23 @@ def teachers_of(cfg: ExperimentConfig) -> int:
     return 0 if cfg.distill.mode == "self" else cfg.distill.teachers
 
 
-def train_group(points: list[Point], datasets: dict, device, total: int, stop: Callable[[], bool]) -> Generator:
+def train_group(
+    points: list[Point],
+    datasets: dict,
+    device,
+    total: int,
+    stop: Callable[[], bool],
+    checkpoint: GroupCheckpoint | None = None,
+) -> Generator:
     """Yield the events of a group's points; return their results, or None if stopped first.
 
     `datasets` maps a point index to its (Dataset, DeviceData); `total` is the run's number of points.
+    With a `checkpoint`, training continues from the state it holds and saves to it as it goes.
     """
     began = time.perf_counter()
     group = Group(points, datasets, device)
-    options = Options.of(group.cfg.run)
+    saved = None if checkpoint is None else checkpoint.load(device)
+    options = replace(Options.of(group.cfg.run), saving=GroupSaving(checkpoint, group.ledger, saved, stop))
     for p in points:
         yield PointStarted(p.index, total, p.seed, p.values)
     teachers = {p.index: teacher_jobs(group, p) for p in points}

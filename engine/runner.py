@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from engine.checkpoint import GroupCheckpoint, checkpoint_paths
 from engine.config import ExperimentConfig, validate, with_values
 from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
@@ -94,6 +95,8 @@ def run(
     axes = [axis.key for axis in cfg.sweep.axes]
     writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
     writer.checkpoint_seconds = cfg.run.checkpoint_seconds
+    for stale in checkpoint_paths(path):  # a run overwritten with --force leaves none of its old state
+        stale.unlink()
     yield from execute(cfg, points, writer, cache, device, stop)
 
 
@@ -152,12 +155,14 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
             if stop():
                 break
             datasets = {p.index: cache.get(p.config, p.seed) for p in group}
-            training = train_group(group, datasets, device, total, stop)
+            checkpoint = group_checkpoint(cfg, group, writer, device)
+            training = train_group(group, datasets, device, total, stop, checkpoint)
             results = yield from saving_progress(training, group, writer)
             if results is None:
                 break
             records = [result.record for result in results]
             writer.add(records)
+            checkpoint.remove()
             for record in records:
                 yield PointFinished(
                     record.index,
@@ -179,6 +184,12 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
     finally:
         close_writer(writer, status, error)
     yield RunFinished(str(writer.path), status, len(writer.points), time.perf_counter() - started, error)
+
+
+def group_checkpoint(cfg: ExperimentConfig, group: list[Point], writer: RunWriter, device) -> GroupCheckpoint:
+    """The group's checkpoint beside the run file; it matches this config and device type, wherever it runs."""
+    key = f"{cfg.model_dump_json(exclude={'run': {'device'}})}|{device.type}"
+    return GroupCheckpoint(writer.path, [p.index for p in group], key, cfg.run.checkpoint_seconds)
 
 
 def saving_progress(events: Iterator[Event], group: list[Point], writer: RunWriter):

@@ -1,6 +1,7 @@
 """Gradient-trained families (MLP, 1-D CNN) and the mini-batch trainer they share."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -28,6 +29,32 @@ def make_optimizer(params, train, fused: bool = False) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
 
 
+@dataclass
+class Session:
+    """A gradient fit under way: what continuing it needs besides the weights."""
+
+    optimizer: torch.optim.Optimizer
+    order: torch.Generator
+    targets: Targets
+    epoch: int = 0
+
+    def state(self, module: nn.Module) -> dict:
+        """Weights, optimizer state, batch-order generator, (refined) targets and epochs done."""
+        return {
+            "module": module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "order": self.order.get_state(),
+            "targets": vars(self.targets),
+            "epoch": self.epoch,
+        }
+
+    def restore(self, module: nn.Module, state: dict) -> None:
+        module.load_state_dict(state["module"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.order.set_state(state["order"].cpu())
+        self.targets, self.epoch = Targets(**state["targets"]), state["epoch"]
+
+
 class GradientLearner(Learner):
     """Mini-batch training of a torch module; data stays on the device and batches are index slices."""
 
@@ -39,26 +66,36 @@ class GradientLearner(Learner):
         self.seed = seed
         self.device = device
         self.loss = train.loss
+        self.session: Session | None = None
 
-    def fit(self, x: torch.Tensor, targets: Targets, refine: Refinement | None = None) -> Iterator[float]:
-        """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each."""
-        optimizer = make_optimizer(self.module.parameters(), self.train)
-        order = self.batch_order()
-        n, size = len(x), self.train.batch_size
-        for _ in range(self.train.epochs):
+    def fit(
+        self, x: torch.Tensor, targets: Targets, refine: Refinement | None = None, session: dict | None = None
+    ) -> Iterator[float]:
+        """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each.
+
+        `session` (from `Session.state`) continues a fit from a checkpoint: weights, optimizer state,
+        batch order, targets and epoch as they were.
+        """
+        self.session = Session(make_optimizer(self.module.parameters(), self.train), self.batch_order(), targets)
+        if session is not None:
+            self.session.restore(self.module, session)
+        n, size, run = len(x), self.train.batch_size, self.session
+        for _ in range(run.epoch, self.train.epochs):
             self.module.train()
-            perm = torch.randperm(n, generator=order).to(self.device)
+            perm = torch.randperm(n, generator=run.order).to(self.device)
             total = torch.zeros((), device=self.device)
             for start in range(0, n, size):
                 idx = perm[start : start + size]
-                loss = objective(self.module(x[idx]), targets, idx, self.loss).sum()
-                optimizer.zero_grad(set_to_none=True)
+                loss = objective(self.module(x[idx]), run.targets, idx, self.loss).sum()
+                run.optimizer.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
-                optimizer.step()
+                run.optimizer.step()
                 total += loss.detach()
             if refine is not None:
-                targets = refine.next(targets, self.predict_logits(x))
+                run.targets = refine.next(run.targets, self.predict_logits(x))
+            run.epoch += 1
             yield float(total) / max(n, 1)
+        self.session = None
 
     def batch_order(self) -> torch.Generator:
         """The generator of this model's mini-batch permutations (one randperm per epoch)."""

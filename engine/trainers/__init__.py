@@ -16,19 +16,22 @@ from collections.abc import Callable
 
 from engine.models import FAMILIES
 from engine.trainers.alone import train_alone
-from engine.trainers.jobs import Consumer, Fit, Fits, Job, Options
+from engine.trainers.jobs import Consumer, Fit, Fits, Job, Options, Saving
 from engine.trainers.nested import train_nested
 from engine.trainers.stacked import train_stacked
 
-__all__ = ["TRAINERS", "Consumer", "Fit", "Fits", "Job", "Options", "train"]
+__all__ = ["TRAINERS", "Consumer", "Fit", "Fits", "Job", "Options", "Saving", "train"]
 
 TRAINERS = {"alone": train_alone, "stacked": train_stacked, "nested": train_nested}
 
 
 def train(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
-    """Train `jobs`, each with its family's trainer when `options.together` (else alone); False if stopped."""
+    """Train `jobs`, each with its family's trainer when `options.together` (else alone); False if stopped.
+
+    Jobs already `done` (restored from a checkpoint) are skipped.
+    """
     by_trainer: dict[str, list[Job]] = {}
-    for job in jobs:
+    for job in (j for j in jobs if not j.done):
         name = FAMILIES[job.learner.family].trainer if options.together and len(jobs) > 1 else "alone"
         by_trainer.setdefault(name, []).append(job)
     for name, members in by_trainer.items():

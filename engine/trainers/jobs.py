@@ -1,7 +1,7 @@
 """A unit of training: a job (one model, its data and targets, who reports it) and its per-epoch fits."""
 
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 
 import torch
 
@@ -33,7 +33,7 @@ class Job:
     refine : self-distillation's label refinement, or None
     later : inputs a later role needs this model's logits on (a teacher labels the student's pool)
     watched : a diagnostic reads the model after every epoch, so its weights must be current then
-    diverged_at, later_logits : filled while training
+    diverged_at, later_logits, done : filled while training (done: trained, or restored from a checkpoint)
     """
 
     learner: Learner
@@ -46,6 +46,7 @@ class Job:
     watched: bool = False
     diverged_at: int | None = None
     later_logits: torch.Tensor | None = None
+    done: bool = False
 
     @property
     def epochs(self) -> int:
@@ -74,12 +75,37 @@ def same_tensor(x: torch.Tensor) -> tuple:
     return (x.device, x.data_ptr(), tuple(x.shape), x.stride(), x.dtype)
 
 
+class Saving:
+    """Where trainers say an epoch ended, so that a checkpoint may be taken, and find a part to resume.
+
+    A trainer calls `epoch_ended` after every epoch with a function returning its state so far (or
+    None once its jobs are done), and `resumed_part(kind, jobs)` before it starts. This base saves
+    nothing and resumes nothing; engine.checkpoint.GroupSaving does both.
+    """
+
+    def begin(self, jobs: list[Job]) -> bool:
+        """Start a role's stage; True when a checkpoint had it under way (its jobs are then restored)."""
+        return False
+
+    def index(self, job: Job) -> int:
+        """The job's position in its stage."""
+        return 0
+
+    def resumed_part(self, kind: str, jobs: list[Job]) -> dict | None:
+        return None
+
+    def epoch_ended(self, part: Callable[[], dict] | None = None) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Options:
-    """How a run lets its models train: together by family (run.batch_models), compiled (run.compile)."""
+    """How a run lets its models train: together by family (run.batch_models), compiled (run.compile),
+    checkpointed and resumed (`saving`)."""
 
     together: bool = True
     compile: str = "off"
+    saving: Saving = field(default_factory=Saving)
 
     @classmethod
     def of(cls, run) -> "Options":

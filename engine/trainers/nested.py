@@ -42,6 +42,9 @@ def train_nested(jobs: list[Job], options: Options, stop: Callable[[], bool]) ->
             alone += members
             continue
         yield solved_fits(members)
+        for job in members:
+            job.done = True
+        options.saving.epoch_ended()
         if stop():
             return False
     return (yield from train_alone(alone, options, stop))

@@ -152,6 +152,24 @@ class Bucket:
             self.parts[m] = self.jobs[m].refine.next(self.parts[m], fit_logits[m])
         self.targets = concat_targets(self.parts)
 
+    def state(self) -> dict:
+        return {
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "orders": [g.get_state() for g in self.orders],
+            "targets": [vars(t) for t in self.parts],
+        }
+
+    def restore(self, state: dict) -> None:
+        """Continue from `state` (see `state`), as this bucket was when it was saved."""
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for g, saved in zip(self.orders, state["orders"], strict=True):
+            g.set_state(saved.cpu())
+        self.parts = [Targets(**t) for t in state["targets"]]
+        self.targets = concat_targets(self.parts)
+        self.sync()
+
     def sync(self, watched: bool = True) -> None:
         """Copy the trained weights back into each (watched) model's own module."""
         for m, job in enumerate(self.jobs):
@@ -198,13 +216,20 @@ def train_stacked(jobs: list[Job], options: Options, stop: Callable[[], bool]) -
 
 
 def train_part(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
-    """Jobs sharing budget and data size: one loop over epochs and mini-batches for all their buckets."""
-    train, device = jobs[0].learner.train, jobs[0].x.device
+    """Jobs sharing budget and data size: one loop over epochs and mini-batches for all their buckets.
+
+    From a checkpoint's part the buckets continue where they were; all jobs are `done` at the end.
+    """
+    train, device, saving = jobs[0].learner.train, jobs[0].x.device, options.saving
     plan = plan_buckets(jobs, train.batch_size, device)
     compiled = compile_pays(options.compile, eager_seconds(jobs, plan), device)
     buckets = [Bucket([jobs[j] for j in b], compiled) for b in plan]
+    resumed = saving.resumed_part("stacked", jobs)
+    if resumed is not None:
+        for bucket, state in zip(buckets, resumed["buckets"], strict=True):
+            bucket.restore(state)
     n, size = len(jobs[0].x), train.batch_size
-    for epoch in range(1, train.epochs + 1):
+    for epoch in range(1 if resumed is None else resumed["epoch"] + 1, train.epochs + 1):
         for bucket in buckets:
             bucket.shuffle()
         totals = [torch.zeros(len(b.jobs), device=b.fit_x.device) for b in buckets]
@@ -221,9 +246,24 @@ def train_part(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> F
                     fits.append(Fit(job, epoch, losses[position + m], rows[m], test_pred[m]))
             position += len(bucket.jobs)
         yield fits
-        if stop():
-            return False
+        if epoch < train.epochs:
+            saving.epoch_ended(lambda e=epoch: part_state(jobs, buckets, e, saving))
+            if stop():
+                return False
     for bucket in buckets:
         bucket.label_later()
         bucket.sync(watched=False)
-    return True
+    for job in jobs:
+        job.done = True
+    saving.epoch_ended()
+    return not stop()
+
+
+def part_state(jobs: list[Job], buckets: list[Bucket], epoch: int, saving) -> dict:
+    """What continuing a part needs: each bucket's weights, optimizer, batch orders and targets, and the epoch."""
+    return {
+        "kind": "stacked",
+        "jobs": [saving.index(j) for j in jobs],
+        "epoch": epoch,
+        "buckets": [bucket.state() for bucket in buckets],
+    }
