@@ -11,6 +11,7 @@ run adds them; every `--checkpoint` seconds the writer moves its journal into th
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,8 +31,11 @@ EPOCHS = 50
 REPORT_AT = (10, 1000, 10_000)
 
 
-def synthetic_point(index: int) -> PointRecord:
-    """A point shaped like one of a long MLP sweep, with values drawn from its index."""
+def synthetic_point(index: int, two_axes: bool = False) -> PointRecord:
+    """A point shaped like one of a long MLP sweep, with values drawn from its index.
+
+    One axis: teacher widths 2, 3, … with 5 seeds each; two axes: a 100 × 100 grid of teacher and
+    student widths, one seed."""
     rng = np.random.default_rng(index)
     curves = {
         role: {"epoch": np.arange(1, EPOCHS + 1, dtype=np.int32)} | {m: rng.random(EPOCHS) for m in METRICS}
@@ -39,20 +43,29 @@ def synthetic_point(index: int) -> PointRecord:
     }
     arrays = {"noise_transition": rng.random((10, 10))}
     attrs = {"elapsed_s": float(rng.random()), "bayes_error": 0.1}
+    if two_axes:
+        values = {"teacher.width": float(1 + index // 100), "student.width": float(1 + index % 100)}
+        return PointRecord(index, 0, values, curves, arrays, attrs)
     return PointRecord(index, index % 5, {"teacher.width": float(2 + index // 5)}, curves, arrays, attrs)
 
 
-def open_writer(path: Path, points: int, checkpoint: float) -> RunWriter:
-    config = {"sweep": {"axis": "teacher.width", "values": [], "seeds": [0]}, "run": {"name": "bench"}}
-    writer = RunWriter.create(path, json.dumps(config), "cpu", points, ["teacher.width"], force=True)
+def open_writer(path: Path, points: int, checkpoint: float, two_axes: bool = False) -> RunWriter:
+    axes = ["teacher.width", "student.width"] if two_axes else ["teacher.width"]
+    if two_axes:
+        grid = [float(v) for v in range(1, 101)]
+        sweep = {"axis": axes[0], "values": grid, "axis2": axes[1], "values2": grid, "seeds": [0]}
+    else:
+        sweep = {"axis": axes[0], "values": [float(2 + i) for i in range(points // 5)], "seeds": list(range(5))}
+    config = {"sweep": sweep, "run": {"name": "bench"}}
+    writer = RunWriter.create(path, json.dumps(config), "cpu", points, axes, force=True)
     writer.checkpoint_seconds = checkpoint
     return writer
 
 
-def append_costs(path: Path, points: int, checkpoint: float) -> dict:
+def append_costs(path: Path, points: int, checkpoint: float, two_axes: bool = False) -> dict:
     """Seconds per `add`, with the checkpoints (rewrites of the table) they triggered, and the final write."""
-    made = [synthetic_point(i) for i in range(points)]
-    writer = open_writer(path, points, checkpoint)
+    made = [synthetic_point(i, two_axes) for i in range(points)]
+    writer = open_writer(path, points, checkpoint, two_axes)
     adds, rewrites = [], []
     for point in made:
         began = time.perf_counter()
@@ -136,10 +149,14 @@ def main(argv=None) -> int:
     parser.add_argument("--kills", type=int, default=10, help="writers to kill at random moments (default 10)")
     parser.add_argument("--kill-points", type=int, default=2000, help="points each killed writer aims for")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", type=Path, help="keep the appended run file here (to open it in the app)")
+    parser.add_argument("--two-axes", action="store_true", help="a 100 × 100 two-axis sweep instead of one axis")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.h5"
-        costs = append_costs(path, args.points, args.checkpoint)
+        costs = append_costs(path, args.points, args.checkpoint, args.two_axes)
+        if args.keep:
+            shutil.copyfile(path, args.keep)
         began = time.perf_counter()
         stored = load_run(path)
         load_s = time.perf_counter() - began

@@ -94,6 +94,7 @@ class GroupCheckpoint:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.path.with_name(self.path.name + ".tmp").unlink(missing_ok=True)  # a kill mid-save leaves it
 
 
 def plain_state(obj) -> dict:

@@ -56,6 +56,46 @@ class PointResult:
         return self.final.get(role, {}).get(metric, math.nan)
 
 
+class Columns:
+    """The points' swept values, Bayes errors and final metrics as numpy columns, one row per point.
+
+    Filled as points arrive (`update`): a view of a 10 000-point run then groups and averages with
+    numpy instead of walking Python objects on the GUI thread.
+    """
+
+    def __init__(self):
+        self.rows, self.last = 0, None
+        self.lists: dict[tuple, list] = {}
+        self.arrays: dict[tuple, np.ndarray] = {}
+
+    def update(self, points: list[PointResult]) -> "Columns":
+        """Fold in points appended since the last call (or start again if the list was reordered)."""
+        if self.rows > len(points) or (self.rows and points[self.rows - 1] is not self.last):
+            self.__init__()
+        for point in points[self.rows :]:
+            row = {("value", k): v for k, v in point.values.items()}
+            row[("bayes",)] = math.nan if point.bayes_error is None else point.bayes_error
+            row |= {(role, metric): v for role, final in point.final.items() for metric, v in final.items()}
+            for column in row.keys() - self.lists.keys():
+                self.lists[column] = [math.nan] * self.rows
+            for column, values in self.lists.items():
+                values.append(row.get(column, math.nan))
+            self.rows += 1
+            self.arrays = {}
+        self.last = points[self.rows - 1] if self.rows else None
+        return self
+
+    def __getitem__(self, column: tuple) -> np.ndarray:
+        """A column as floats; NaN for rows (or a whole column) without a value."""
+        if column not in self.arrays:
+            found = self.lists.get(column)
+            self.arrays[column] = np.full(self.rows, np.nan) if found is None else np.asarray(found, dtype=float)
+        return self.arrays[column]
+
+    def final_columns(self) -> list[tuple[str, str]]:
+        return [c for c in self.lists if len(c) == 2 and c[0] != "value"]
+
+
 def group_by(points: list[PointResult], keys: list[str]) -> dict[tuple, list[PointResult]]:
     """The points grouped by their values of the swept `keys`, groups in order of first appearance."""
     groups: dict[tuple, list[PointResult]] = {}
@@ -74,6 +114,11 @@ class Results:
     axes: list[Axis] = field(default_factory=list)
     dataset: str = ""
     points: list[PointResult] = field(default_factory=list)
+    folded: Columns = field(default_factory=Columns, repr=False, compare=False)
+
+    def columns(self) -> Columns:
+        """The points as columns, brought up to date with `points`."""
+        return self.folded.update(self.points)
 
     @classmethod
     def from_config(cls, config: dict) -> "Results":
@@ -85,6 +130,7 @@ class Results:
         """Every finished point of a loaded run (`engine.runfile.RunData`)."""
         results = cls.from_config(data.config)
         results.points = [PointResult.from_record(p) for p in data.points]
+        results.columns()  # here, where a run file is read (a worker thread in the app), not at first draw
         return results
 
     @property
@@ -94,29 +140,28 @@ class Results:
 
     @property
     def roles(self) -> list[str]:
-        return ordered({role for p in self.points for role in p.final})
+        return ordered({role for role, _ in self.columns().final_columns()})
 
     @property
     def bayes_error(self) -> float | None:
         """The mean over points of the data's Bayes-optimal error, when the data know it."""
-        known = [p.bayes_error for p in self.points if p.bayes_error is not None]
-        return float(np.mean(known)) if known else None
+        known = self.columns()[("bayes",)]
+        known = known[np.isfinite(known)]
+        return float(known.mean()) if len(known) else None
 
     @property
     def metrics(self) -> list[str]:
         """Final metrics with a finite value for some role, test_error first."""
-        found = {m for p in self.points for c in p.final.values() for m, v in c.items() if np.isfinite(v)}
-        found.discard("epoch")
+        columns = self.columns()
+        found = {m for r, m in columns.final_columns() if m != "epoch" and np.isfinite(columns[(r, m)]).any()}
         return sorted(found, key=lambda m: (m != "test_error", m))
 
     def reference_metric(self) -> str | None:
         """The metric the closed-form reference roles predict (test_loss for Hastie), if any."""
-        for p in self.points:
-            for role, final in p.final.items():
-                if not is_model_role(role):
-                    finite = [m for m, v in final.items() if m != "epoch" and np.isfinite(v)]
-                    if finite:
-                        return finite[0]
+        columns = self.columns()
+        for role, metric in columns.final_columns():
+            if not is_model_role(role) and metric != "epoch" and np.isfinite(columns[(role, metric)]).any():
+                return metric
         return None
 
     def by_value(self) -> dict[tuple, list[PointResult]]:
@@ -139,14 +184,16 @@ class Results:
         """
         if not self.axes:
             return np.zeros(0), np.zeros(0), np.zeros(0)
-        chosen = [p for p in self.points if second is None or p.values.get(self.axes[1].key) == second]
-        found = {}
-        for (value,), points in group_by(chosen, self.keys[:1]).items():
-            finite = [v for v in (p.final_value(role, metric) for p in points) if np.isfinite(v)]
-            if finite:
-                found[value] = finite
-        xs = np.array(sorted(found), dtype=float)
-        return xs, np.array([np.mean(found[x]) for x in xs]), np.array([np.std(found[x]) for x in xs])
+        columns = self.columns()
+        first, y = columns[("value", self.keys[0])], columns[(role, metric)]
+        keep = np.isfinite(y) & np.isfinite(first)
+        if second is not None:
+            keep &= columns[("value", self.keys[1])] == second
+        xs, where = np.unique(first[keep], return_inverse=True)
+        counts = np.bincount(where, minlength=len(xs))
+        mean = np.bincount(where, y[keep], minlength=len(xs)) / np.maximum(counts, 1)
+        spread = np.bincount(where, (y[keep] - mean[where]) ** 2, minlength=len(xs)) / np.maximum(counts, 1)
+        return xs, mean, np.sqrt(spread)
 
     def sweeps_teacher_size(self) -> bool:
         """Whether the first axis is a size of the teacher (see TEACHER_SIZE_AXES)."""
@@ -171,8 +218,22 @@ class Results:
             return np.zeros((0, 0))
         first, second = self.axes
         grid = np.full((len(first.values), len(second.values)), np.nan)
-        for (x, y), points in self.by_value().items():
-            known = [p.final[role][metric] for p in points if metric in p.final.get(role, {})]
-            if known:
-                grid[first.values.index(x), second.values.index(y)] = np.mean(known)
+        columns = self.columns()
+        y = columns[(role, metric)]
+        rows = position(columns[("value", first.key)], first.values)
+        cols = position(columns[("value", second.key)], second.values)
+        keep = np.isfinite(y) & (rows >= 0) & (cols >= 0)
+        cells = rows[keep] * len(second.values) + cols[keep]
+        counts = np.bincount(cells, minlength=grid.size)
+        sums = np.bincount(cells, y[keep], minlength=grid.size)
+        filled = counts > 0
+        grid.reshape(-1)[filled] = sums[filled] / counts[filled]
         return grid
+
+
+def position(values: np.ndarray, axis_values) -> np.ndarray:
+    """Each value's index among an axis's values; -1 where it is not one of them."""
+    axis_values = np.asarray(axis_values, dtype=float)
+    order = np.argsort(axis_values)
+    at = np.clip(np.searchsorted(axis_values[order], values), 0, len(order) - 1)
+    return np.where(axis_values[order][at] == values, order[at], -1)

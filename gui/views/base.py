@@ -71,12 +71,15 @@ class PlotView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        key = (tuple((id(s), s.version) for _, s in self.states), self.options())
-        if key == self.drawn:
+        if self.drawing_key() == self.drawn:
             return
-        self.drawn = key
+        self.drawn = self.drawing_key()
         self.redraw()
+        self.drawn = self.drawing_key()  # after drawing: a first draw fills the option combos
         self.redraws += 1
+
+    def drawing_key(self) -> tuple:
+        return tuple((id(s), s.version) for _, s in self.states), self.options()
 
     def redraw(self) -> None:
         raise NotImplementedError

@@ -3,7 +3,7 @@ a second swept key)."""
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
@@ -29,6 +29,29 @@ PEN_STYLES = {
 }
 DEFAULT_METRIC = "test_error"
 MAX_LABELLED_VALUES = 8
+MAX_SERIES = 8  # curves per role for a second axis; more are unreadable (the heatmap shows every value)
+MAX_SYMBOLS = 200  # beyond this many swept values a curve draws no symbols (thousands cost seconds)
+CURVES_PER_TURN = 6  # curves added per event-loop turn (about 10 ms each on 2 cores)
+MAX_DRAWN = 400  # beyond this many swept values a curve is drawn as means of neighbouring bins
+
+
+def binned(most: int, xs: np.ndarray, *ys: np.ndarray) -> list[np.ndarray]:
+    """`xs` and each of `ys` averaged over `most` runs of neighbouring values (as they are, when fewer).
+
+    A plot a thousand pixels wide cannot show more values, and filling the band of thousands of
+    them blocks the window for a second; the CSV export keeps every value.
+    """
+    if len(xs) <= most:
+        return [xs, *ys]
+    bins = np.array_split(np.arange(len(xs)), most)
+    return [np.array([a[b].mean() for b in bins]) for a in (xs, *ys)]
+
+
+def thinned(values: list, most: int) -> list:
+    """At most `most` of `values`, evenly spaced, first and last included."""
+    if len(values) <= most:
+        return values
+    return [values[round(i)] for i in np.linspace(0, len(values) - 1, most)]
 
 
 def log_ticks(values: list[float]) -> list[tuple[float, str]]:
@@ -96,6 +119,8 @@ class SweepView(PlotView):
         self.bayes = pg.InfiniteLine(angle=0, pen=pg.mkPen(BAYES_COLOR, width=2, style=Qt.PenStyle.DotLine))
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.bands: list[pg.FillBetweenItem] = []
+        self.pending: list[tuple] = []
+        self.markers: tuple | None = None  # (results, metric) whose markers wait for the curves
         self.use_log = False
         self.chosen = ""
 
@@ -132,9 +157,13 @@ class SweepView(PlotView):
         return metric
 
     def redraw(self) -> None:
+        """Compute every curve and frame them, then add the plot items a few curves per event-loop turn.
+
+        A 100 × 100 sweep has dozens of curves; adding them all at once would block the window.
+        """
         self.plot.clear()
         self.plot.legend.clear()
-        self.series, self.bands = {}, []
+        self.series, self.bands, self.pending = {}, [], []
         metric = self.update_metrics()
         self.use_log = self.log_x.isChecked() and self.positive_axis()
         self.plot.setLogMode(x=self.use_log, y=False)
@@ -144,15 +173,35 @@ class SweepView(PlotView):
         main = self.states[0][1].results
         self.plot.setLabel("bottom", main.keys[0])
         self.plot.setLabel("left", sweep_axis_label(metric))
-        self.plot.setTitle(" vs ".join(label for label, _ in self.states))
+        self.plot.setTitle(self.title_of(main))
         for slot, (label, state) in enumerate(self.states):
             results = state.results
             for role in results.roles:
-                for shade_index, second in enumerate(results.second_values()):
-                    self.draw_role(slot, label, results, role, metric, (shade_index, second))
-        self.draw_markers(main, metric)
-        self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
+                for shade_index, second in enumerate(thinned(results.second_values(), MAX_SERIES)):
+                    self.pending += self.curve(slot, label, results, role, metric, (shade_index, second))
         self.fit_range()
+        self.markers = (main, metric)
+        self.draw_pending()
+
+    def title_of(self, main) -> str:
+        title = " vs ".join(label for label, _ in self.states)
+        seconds = main.second_values()
+        if len(seconds) > MAX_SERIES:
+            title += f" ({MAX_SERIES} of {len(seconds)} values of {main.keys[1]}; the heatmap shows all)"
+        if len(main.axes[0].values) > MAX_DRAWN:
+            title += f" (drawn as {MAX_DRAWN} bins of neighbouring values; Export CSV has each)"
+        return title
+
+    def draw_pending(self) -> None:
+        """Add the next few curves' items; the markers once every curve is drawn."""
+        batch, self.pending = self.pending[:CURVES_PER_TURN], self.pending[CURVES_PER_TURN:]
+        for curve in batch:
+            self.draw_curve(*curve)
+        if self.pending:
+            QTimer.singleShot(0, self.draw_pending)
+        elif self.markers is not None:
+            self.draw_markers(*self.markers)
+            self.markers = None
 
     def fit_range(self) -> None:
         """Frame the curves and their bands."""
@@ -172,29 +221,34 @@ class SweepView(PlotView):
     def positive_axis(self) -> bool:
         return all(min(s.results.axes[0].values, default=1) > 0 for _, s in self.states if s.results.axes)
 
-    def draw_role(self, slot: int, label: str, results, role: str, metric: str, series: tuple) -> None:
-        """One role's curve and seed band; `series` is (index, value) of the second axis, value None
-        when the second axis is not split."""
+    def curve(self, slot: int, label: str, results, role: str, metric: str, series: tuple) -> list[tuple]:
+        """One role's curve (mean over seeds) for the export, and how to draw it; `series` is (index, value)
+        of the second axis, value None when the second axis is not split."""
         index, second = series
         xs, mean, std = results.sweep_stats(role, metric, second)
         if not len(xs):
-            return
-        count = len(results.second_values())
-        color = shade(role_color(role), index, count)
+            return []
+        key = f"{label}.{series_key(role, results, second)}.{metric}"
+        self.series[f"{key}_mean"] = (xs, mean)
+        self.series[f"{key}_std"] = (xs, std)
+        color = shade(role_color(role), index, min(len(results.second_values()), MAX_SERIES))
         reference = not is_model_role(role)
         style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
         curve = role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {second:g}"
         name = curve if len(self.states) == 1 else f"{curve} · {label}"
-        if std.any():
-            fill = band(np.log10(xs) if self.use_log else xs, mean - std, mean + std, color)
+        symbol = series_symbol(index) if second is not None else (None if reference else "o")
+        return [(binned(MAX_DRAWN, xs, mean, std), color, style, symbol, name)]
+
+    def draw_curve(self, data: list[np.ndarray], color: str, style, symbol: str | None, name: str) -> None:
+        """A curve and its seed band."""
+        x, y, spread = data
+        if spread.any():
+            fill = band(np.log10(x) if self.use_log else x, y - spread, y + spread, color)
             self.plot.addItem(fill)
             self.bands.append(fill)
         pen = pg.mkPen(color, width=2, style=style)
-        symbol = series_symbol(index) if second is not None else (None if reference else "o")
-        self.plot.plot(xs, mean, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
-        key = f"{label}.{series_key(role, results, second)}.{metric}"
-        self.series[f"{key}_mean"] = (xs, mean)
-        self.series[f"{key}_std"] = (xs, std)
+        symbol = symbol if len(x) <= MAX_SYMBOLS else None
+        self.plot.plot(x, y, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
 
     def draw_markers(self, results, metric: str) -> None:
         threshold = results.interpolation_threshold()

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.config import Axis
 from engine.results import PointResult, Results, interpolation_threshold
@@ -141,3 +143,30 @@ def test_a_run_file_gives_best_epochs_roles_in_order_bayes_error_and_the_referen
     assert results.points[0].final_value("teacher", "best_test_error") == pytest.approx(0.2)
     assert "best_test_error" in results.metrics and results.metrics[0] == "test_error"
     assert results.interpolation_threshold() is None, "the mixture's dimension does not size its teacher"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(st.sampled_from([1.0, 2.0, 5.0]), st.sampled_from([0.0, 0.5]), st.floats(0, 1) | st.just(math.nan)),
+        max_size=40,
+    )
+)
+def test_columnar_means_equal_a_plain_average_of_the_points(cells):
+    """sweep_stats and grid_values (numpy over columns) give what averaging the points one by one gives."""
+    points = [point(i, i % 3, {"teacher.width": w, "data.noise": n}, teacher=e) for i, (w, n, e) in enumerate(cells)]
+    results = Results([Axis("teacher.width", (1.0, 2.0, 5.0)), Axis("data.noise", (0.0, 0.5))], "moons", [])
+    for p in points:  # points arrive one at a time, as in a live run
+        results.points.append(p)
+        results.columns()
+    for second in (None, 0.0, 0.5):
+        xs, mean, std = results.sweep_stats("teacher", "test_error", second)
+        for x, m, s in zip(xs, mean, std, strict=True):
+            plain = [e for w, n, e in cells if w == x and (second is None or n == second) and np.isfinite(e)]
+            assert m == pytest.approx(np.mean(plain)) and s == pytest.approx(np.std(plain), abs=1e-12)
+        assert len(xs) == len({w for w, n, e in cells if (second is None or n == second) and np.isfinite(e)})
+    grid = results.grid_values("teacher")
+    for i, w in enumerate((1.0, 2.0, 5.0)):
+        for j, n in enumerate((0.0, 0.5)):
+            plain = [e for x, y, e in cells if (x, y) == (w, n) and np.isfinite(e)]
+            assert grid[i, j] == pytest.approx(np.mean(plain)) if plain else np.isnan(grid[i, j])

@@ -111,3 +111,18 @@ def test_no_best_epoch_metric_without_a_validation_split(qtbot):
     view = shown_sweep(qtbot, data)
     offered = [view.metric.itemData(i) for i in range(view.metric.count())]
     assert "best_test_error" not in offered and "best_epoch" not in offered
+
+
+def test_a_large_grid_draws_a_few_second_axis_values_a_few_curves_at_a_time(qtbot):
+    """A 30 × 30 sweep: eight curves per role (the heatmap shows all), added over several event-loop turns,
+    the export still holding every point of every curve drawn."""
+    from gui.views.sweep import CURVES_PER_TURN, MAX_SERIES
+
+    values = [float(v) for v in range(1, 31)]
+    view = shown_sweep(qtbot, synthetic_run("teacher.width", values, axis2="data.noise", values2=values))
+    assert 0 < len(role_curves(view)) <= CURVES_PER_TURN and view.pending, "the first turn adds only a few curves"
+    qtbot.waitUntil(lambda: not view.pending)
+    assert len(role_curves(view)) == 2 * MAX_SERIES
+    assert f"{MAX_SERIES} of 30 values of data.noise" in view.plot.titleLabel.text
+    assert all(len(x) == 30 for name, (x, _) in view.curves().items())
+    assert "interpolation threshold" in legend_texts(view), "the markers come once every curve is drawn"
