@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from engine.models.augment import Augment
 from engine.models.base import Learner, Refinement, Targets, objective, register_family
 from engine.seeds import torch_generator
 
@@ -44,6 +45,7 @@ class GradientLearner(Learner):
         """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each."""
         optimizer = make_optimizer(self.module.parameters(), self.train)
         order = self.batch_order()
+        augment = Augment.of([self], x.shape[1])
         n, size = len(x), self.train.batch_size
         for _ in range(self.train.epochs):
             self.module.train()
@@ -51,7 +53,8 @@ class GradientLearner(Learner):
             total = torch.zeros((), device=self.device)
             for start in range(0, n, size):
                 idx = perm[start : start + size]
-                loss = objective(self.module(x[idx]), targets, idx, self.loss).sum()
+                batch = x[idx] if augment is None else augment(x[idx][None])[0]
+                loss = objective(self.module(batch), targets, idx, self.loss).sum()
                 optimizer.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 optimizer.step()

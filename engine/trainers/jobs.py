@@ -76,14 +76,16 @@ def same_tensor(x: torch.Tensor) -> tuple:
 
 @dataclass(frozen=True)
 class Options:
-    """How a run lets its models train: together by family (run.batch_models), compiled (run.compile)."""
+    """How a run lets its models train: together by family (run.batch_models), compiled (run.compile),
+    in mixed precision where a family gains from it (run.amp)."""
 
     together: bool = True
     compile: str = "off"
+    amp: bool = False
 
     @classmethod
     def of(cls, run) -> "Options":
-        return cls(run.batch_models, run.compile)
+        return cls(run.batch_models, run.compile, run.amp)
 
 
 Fits = Generator[list[Fit], None, bool]

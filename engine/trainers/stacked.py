@@ -17,6 +17,7 @@ import torch
 from engine.budget import steps_per_epoch
 from engine.metrics import Labels, batch_metrics
 from engine.models import Targets
+from engine.models.augment import Augment
 from engine.models.base import objective
 from engine.models.neural import make_optimizer
 from engine.trainers.compiling import compile_pays
@@ -106,6 +107,7 @@ class Bucket:
         self.offsets = torch.arange(len(jobs), device=self.fit_x.device).unsqueeze(1) * self.n
         self.labels = Labels.of([j.data for j in jobs])
         self.losses = torch.compile(batch_losses) if compiled else batch_losses
+        self.augment = Augment.of([j.learner for j in jobs], self.fit_x.shape[-1])
 
     def shuffle(self) -> None:
         device = self.fit_x.device
@@ -129,6 +131,8 @@ class Bucket:
     def step_with(self, losses, start: int, size: int) -> torch.Tensor:
         idx = self.perm[:, start : start + size]
         x = self.fit_x[self.fit_slot.unsqueeze(1), idx]
+        if self.augment is not None:
+            x = self.augment(x)
         sums = losses(self.net, x, idx, self.offsets, self.targets, self.loss)
         self.optimizer.zero_grad(set_to_none=True)
         (sums.sum() / idx.shape[1]).backward()
@@ -202,8 +206,13 @@ def train_part(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> F
     train, device = jobs[0].learner.train, jobs[0].x.device
     plan = plan_buckets(jobs, train.batch_size, device)
     compiled = compile_pays(options.compile, eager_seconds(jobs, plan), device)
-    buckets = [Bucket([jobs[j] for j in b], compiled) for b in plan]
-    n, size = len(jobs[0].x), train.batch_size
+    return (yield from train_buckets([Bucket([jobs[j] for j in b], compiled) for b in plan], stop))
+
+
+def train_buckets(buckets: list[Bucket], stop: Callable[[], bool]) -> Fits:
+    """One loop over epochs and mini-batches for buckets sharing budget and data size; False if stopped."""
+    train = buckets[0].jobs[0].learner.train
+    n, size = buckets[0].n, train.batch_size
     for epoch in range(1, train.epochs + 1):
         for bucket in buckets:
             bucket.shuffle()
