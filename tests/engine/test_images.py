@@ -12,6 +12,7 @@ from engine.datasets import build_dataset
 from engine.datasets.image_files import ArrayUnpickler
 from engine.errors import ConfigError, DataFileError
 from engine.models.augment import PADDING, Augment
+from engine.models.resnet import ResNet18
 from engine.presets import load_preset
 from engine.runfile import load_run
 from tests.engine.helpers import run_all, tiny_config
@@ -148,3 +149,12 @@ def test_the_tiny_resnet_preset_runs_on_a_fixture(root, tmp_path, monkeypatch):
     run = load_run(tmp_path / "tiny.h5")
     curves = run.points[0].curves["teacher"]
     assert len(curves["test_error"]) == cfg.train.epochs and np.isfinite(curves["train_loss"]).all()
+
+
+@pytest.mark.parametrize(("stem", "n_in", "first"), [("cifar", 3072, (3, 3)), ("imagenet", 784, (7, 7))])
+def test_a_width_k_resnet_has_stages_of_k_2k_4k_8k_channels(stem, n_in, first):
+    net = ResNet18(n_in, 10, 3, stem)
+    convs = [m for m in net.body.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs[0].kernel_size == first and convs[0].in_channels == n_in // (32 * 32 if n_in == 3072 else 28 * 28)
+    assert sorted({c.out_channels for c in convs}) == [3, 6, 12, 24] and net.head.in_features == 24
+    assert net(torch.randn(5, n_in)).shape == (5, 10) and not net.mixed, "the CPU path stays float32"
