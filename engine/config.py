@@ -8,6 +8,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.datasets import DATASETS, NOISE_KINDS
+from engine.datasets.image_files import LAYOUTS
 from engine.distill import MODES
 from engine.errors import ConfigError
 from engine.models import FAMILIES
@@ -22,6 +23,7 @@ PLAIN_NAME_RULE = (
     "(at most 100 characters, no slashes or control characters)"
 )
 
+IMAGE_DATASETS = tuple(LAYOUTS)
 DatasetName = Literal[DATASETS.names()]  # type: ignore[valid-type]
 FamilyName = Literal[FAMILIES.names()]  # type: ignore[valid-type]
 ModeName = Literal[MODES.names()]  # type: ignore[valid-type]
@@ -63,6 +65,16 @@ class DataConfig(Section):
     cluster_spread: float = Field(2.5, gt=0, le=1000, description="std of the clusters' centres")
     nuisance_std: float = Field(2.0, ge=0, le=1000, description="std of the clusters' uninformative coordinates")
     path: str = Field("", description="path of an .npz or .h5 file with X, y (dataset 'file')")
+    root: str = Field(
+        "",
+        description="folder holding torchvision's dataset folders (image datasets); empty = $DDX_DATA_ROOT or ~/data",
+    )
+    pool_file: str = Field(
+        "", description="unlabeled pool images as .npy (memory-mapped) or .npz with X, uint8; empty = training images"
+    )
+    noise_file: str = Field(
+        "", description="fixed noisy labels, one per training image (.npy, .npz or text); needs data.noise = 0"
+    )
 
 
 class ModelConfig(Section):
@@ -78,6 +90,9 @@ class ModelConfig(Section):
     bandwidth: float = Field(0.0, ge=0, le=1e6, description="kernel length scale; 0 = median pairwise distance")
     ridge: float = Field(0.0, ge=0, le=1e6, description="L2 penalty of closed-form and linear fits; 0 = ridgeless")
     trainable_fraction: float = Field(1.0, gt=0, le=1, description="share η of a linear model's weights that train")
+    stem: Literal["cifar", "imagenet"] = Field(
+        "cifar", description="ResNet stem: 3×3 stride-1 conv, no max-pool (cifar) or 7×7 stride-2 + max-pool"
+    )
 
 
 class DistillConfig(Section):
@@ -119,6 +134,9 @@ class TrainConfig(Section):
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 weight decay of the optimizer")
     loss: Literal["cross_entropy", "mse"] = Field("cross_entropy", description="training loss")
+    augment: bool = Field(
+        False, description="random crop (4-pixel padding) and horizontal flip of every mini-batch (image datasets)"
+    )
     ntk_points: int = Field(
         0, ge=0, le=2000, description="training inputs of the empirical-NTK diagnostic of the baseline; 0 = off"
     )
@@ -178,6 +196,9 @@ class RunConfig(Section):
         le=86400,
         description="finished points reach the run file's table, and training groups their checkpoint, at least this often",
     )
+    amp: bool = Field(
+        True, description="ResNets on CUDA train in bfloat16 mixed precision, channels-last; the CPU stays float32"
+    )
     compile: Literal["auto", "on", "off"] = Field(
         "auto",
         description="torch.compile the stacked training step: auto = on CUDA with Triton, for runs long enough to repay it",
@@ -235,7 +256,23 @@ def cross_field_problems(cfg: ExperimentConfig):
         yield "train.equal_steps sets the baseline's budget from the student's; leave train.baseline_epochs at 0"
     if cfg.data.dataset == "file" and not cfg.data.path:
         yield "data.dataset = 'file' needs data.path: an .npz or .h5 file with X and y"
+    yield from image_problems(cfg)
     yield from sweep_problems(cfg)
+
+
+def image_problems(cfg: ExperimentConfig):
+    """Knobs that only image datasets read, set for another dataset or set together inconsistently."""
+    image = cfg.data.dataset in IMAGE_DATASETS
+    if cfg.data.noise_file and cfg.data.noise > 0:
+        yield "data.noise_file fixes the noisy labels; set data.noise = 0 (the file's noise rate is measured from it)"
+    for key, on in (("data.noise_file", cfg.data.noise_file), ("data.pool_file", cfg.data.pool_file)):
+        if on and not image:
+            yield f"{key} is read by the image datasets only ({', '.join(IMAGE_DATASETS)})"
+    if cfg.train.augment and not image:
+        yield f"train.augment crops and flips images; data.dataset must be one of: {', '.join(IMAGE_DATASETS)}"
+    for role in ("teacher", "student"):
+        if getattr(cfg, role).model == "resnet18" and not image:
+            yield f"{role}.model = 'resnet18' needs images; data.dataset must be one of: {', '.join(IMAGE_DATASETS)}"
 
 
 def sweep_problems(cfg: ExperimentConfig):

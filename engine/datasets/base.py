@@ -35,6 +35,8 @@ class Splits:
 
     Generated datasets draw the validation split from its own stream, so S, the pool and the test
     set do not change with its size. Inputs are float32 arrays of shape (n, dim); labels are int64 class indices.
+    A dataset with fixed noisy labels (data.noise_file) gives them as y_train_given and y_val_given,
+    with the transition matrix measured from them; otherwise noise is drawn afterwards.
     """
 
     x_train: np.ndarray
@@ -47,6 +49,9 @@ class Splits:
     n_classes: int
     bayes_error: float | None = None
     info: dict = field(default_factory=dict)
+    y_train_given: np.ndarray | None = None
+    y_val_given: np.ndarray | None = None
+    transition: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

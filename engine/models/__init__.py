@@ -1,6 +1,6 @@
 """Model families, each registered by name with the knobs it reads."""
 
-from engine.models import closed_form, neural, simple  # noqa: F401  (registration)
+from engine.models import closed_form, neural, resnet, simple  # noqa: F401  (registration)
 from engine.models.base import FAMILIES, FamilyInfo, Learner, Targets
 
 __all__ = ["FAMILIES", "FamilyInfo", "Learner", "Targets", "build_learner"]

@@ -110,6 +110,9 @@ class Learner:
     def fit(self, x: torch.Tensor, targets: Targets) -> Iterator[float]:
         raise NotImplementedError
 
+    def use_amp(self) -> None:
+        """Train in mixed precision where the family and device gain from it (run.amp); most families do not."""
+
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 

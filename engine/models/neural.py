@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from engine.models.augment import Augment
 from engine.models.base import Learner, Refinement, Targets, objective, register_family
 from engine.seeds import torch_generator
 
@@ -36,6 +37,7 @@ class Session:
     optimizer: torch.optim.Optimizer
     order: torch.Generator
     targets: Targets
+    augment: Augment | None = None
     epoch: int = 0
 
     def state(self, module: nn.Module) -> dict:
@@ -44,6 +46,7 @@ class Session:
             "module": module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "order": self.order.get_state(),
+            "augment": None if self.augment is None else self.augment.state(),
             "targets": vars(self.targets),
             "epoch": self.epoch,
         }
@@ -52,6 +55,8 @@ class Session:
         module.load_state_dict(state["module"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.order.set_state(state["order"].cpu())
+        if self.augment is not None:
+            self.augment.restore(state["augment"])
         self.targets, self.epoch = Targets(**state["targets"]), state["epoch"]
 
 
@@ -74,9 +79,10 @@ class GradientLearner(Learner):
         """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each.
 
         `session` (from `Session.state`) continues a fit from a checkpoint: weights, optimizer state,
-        batch order, targets and epoch as they were.
+        batch order, augmentation draws, targets and epoch as they were.
         """
-        self.session = Session(make_optimizer(self.module.parameters(), self.train), self.batch_order(), targets)
+        optimizer = make_optimizer(self.module.parameters(), self.train)
+        self.session = Session(optimizer, self.batch_order(), targets, Augment.of([self], x.shape[1]))
         if session is not None:
             self.session.restore(self.module, session)
         n, size, run = len(x), self.train.batch_size, self.session
@@ -86,7 +92,8 @@ class GradientLearner(Learner):
             total = torch.zeros((), device=self.device)
             for start in range(0, n, size):
                 idx = perm[start : start + size]
-                loss = objective(self.module(x[idx]), run.targets, idx, self.loss).sum()
+                batch = x[idx] if run.augment is None else run.augment(x[idx][None])[0]
+                loss = objective(self.module(batch), run.targets, idx, self.loss).sum()
                 run.optimizer.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 run.optimizer.step()

@@ -101,15 +101,16 @@ class Saving:
 @dataclass(frozen=True)
 class Options:
     """How a run lets its models train: together by family (run.batch_models), compiled (run.compile),
-    checkpointed and resumed (`saving`)."""
+    checkpointed and resumed (`saving`), in mixed precision where a family gains from it (run.amp)."""
 
     together: bool = True
     compile: str = "off"
+    amp: bool = False
     saving: Saving = field(default_factory=Saving)
 
     @classmethod
     def of(cls, run) -> "Options":
-        return cls(run.batch_models, run.compile)
+        return cls(run.batch_models, run.compile, run.amp)
 
 
 Fits = Generator[list[Fit], None, bool]

@@ -17,10 +17,11 @@ import torch
 from engine.budget import steps_per_epoch
 from engine.metrics import Labels, batch_metrics
 from engine.models import Targets
+from engine.models.augment import Augment
 from engine.models.base import objective
 from engine.models.neural import make_optimizer
 from engine.trainers.compiling import compile_pays
-from engine.trainers.jobs import Fit, Fits, Job, Options, same_tensor
+from engine.trainers.jobs import Fit, Fits, Job, Options, Saving, same_tensor
 from engine.trainers.stacking import hidden_width, stack, step_flops
 
 # One optimizer step of a bucket costs about this many flops of fixed overhead (kernel launches,
@@ -106,6 +107,7 @@ class Bucket:
         self.offsets = torch.arange(len(jobs), device=self.fit_x.device).unsqueeze(1) * self.n
         self.labels = Labels.of([j.data for j in jobs])
         self.losses = torch.compile(batch_losses) if compiled else batch_losses
+        self.augment = Augment.of([j.learner for j in jobs], self.fit_x.shape[-1])
 
     def shuffle(self) -> None:
         device = self.fit_x.device
@@ -129,6 +131,8 @@ class Bucket:
     def step_with(self, losses, start: int, size: int) -> torch.Tensor:
         idx = self.perm[:, start : start + size]
         x = self.fit_x[self.fit_slot.unsqueeze(1), idx]
+        if self.augment is not None:
+            x = self.augment(x)
         sums = losses(self.net, x, idx, self.offsets, self.targets, self.loss)
         self.optimizer.zero_grad(set_to_none=True)
         (sums.sum() / idx.shape[1]).backward()
@@ -157,6 +161,7 @@ class Bucket:
             "net": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "orders": [g.get_state() for g in self.orders],
+            "augment": None if self.augment is None else self.augment.state(),
             "targets": [vars(t) for t in self.parts],
         }
 
@@ -166,6 +171,8 @@ class Bucket:
         self.optimizer.load_state_dict(state["optimizer"])
         for g, saved in zip(self.orders, state["orders"], strict=True):
             g.set_state(saved.cpu())
+        if self.augment is not None:
+            self.augment.restore(state["augment"])
         self.parts = [Targets(**t) for t in state["targets"]]
         self.targets = concat_targets(self.parts)
         self.sync()
@@ -216,19 +223,25 @@ def train_stacked(jobs: list[Job], options: Options, stop: Callable[[], bool]) -
 
 
 def train_part(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
-    """Jobs sharing budget and data size: one loop over epochs and mini-batches for all their buckets.
-
-    From a checkpoint's part the buckets continue where they were; all jobs are `done` at the end.
-    """
-    train, device, saving = jobs[0].learner.train, jobs[0].x.device, options.saving
+    """Jobs sharing budget and data size: their width buckets trained in one loop; False if stopped."""
+    train, device = jobs[0].learner.train, jobs[0].x.device
     plan = plan_buckets(jobs, train.batch_size, device)
     compiled = compile_pays(options.compile, eager_seconds(jobs, plan), device)
     buckets = [Bucket([jobs[j] for j in b], compiled) for b in plan]
+    return (yield from train_buckets(jobs, buckets, options.saving, stop))
+
+
+def train_buckets(jobs: list[Job], buckets: list[Bucket], saving: Saving, stop: Callable[[], bool]) -> Fits:
+    """One loop over epochs and mini-batches for buckets sharing budget and data size; False if stopped.
+
+    From a checkpoint's part the buckets continue where they were; all jobs are `done` at the end.
+    """
     resumed = saving.resumed_part("stacked", jobs)
     if resumed is not None:
         for bucket, state in zip(buckets, resumed["buckets"], strict=True):
             bucket.restore(state)
-    n, size = len(jobs[0].x), train.batch_size
+    train = jobs[0].learner.train
+    n, size = buckets[0].n, train.batch_size
     for epoch in range(1 if resumed is None else resumed["epoch"] + 1, train.epochs + 1):
         for bucket in buckets:
             bucket.shuffle()

@@ -154,3 +154,21 @@ def test_a_damaged_checkpoint_file_loads_whole_or_not_at_all(tmp_path, data):
     else:
         assert loaded is None
     assert GroupCheckpoint(tmp_path / "run.h5", [3, 4], "other key", 60).load(torch.device("cpu")) is None
+
+
+@pytest.mark.parametrize("batch_models", [True, False])
+def test_augmented_training_resumes_with_its_crops_and_flips_where_they_were(tmp_path, monkeypatch, batch_models):
+    """Each model's augmentation generator is saved with it, so the resumed epochs see the same batches."""
+    from tests.engine.image_fixtures import write_mnist
+
+    write_mnist(tmp_path, n_train=96, n_test=32)
+    data = {"dataset": "mnist", "root": str(tmp_path), "n_train": 64, "n_val": 8, "n_test": 32, "n_unlabeled": 24}
+    cfg = tiny_config(
+        data=data,
+        train={"epochs": 4, "augment": True},
+        sweep={"axis": "teacher.width", "values": [4, 8]},
+        run={"batch_models": batch_models},
+    )
+    trained, _ = interrupted_then_resumed(cfg, tmp_path, monkeypatch, "teacher", 2)
+    not_started = 0 if batch_models else 1  # alone, the second point is a group of its own, not begun
+    assert trained.count(("teacher", 1)) == not_started and ("teacher", 3) in trained

@@ -178,7 +178,9 @@ def test_unreadable_and_missing_files_are_reported(tmp_path):
 
 
 def test_every_registered_dataset_is_tested():
-    assert set(DATASETS.names()) == {*GENERATED, "file"}
+    from engine.config import IMAGE_DATASETS  # read from disk: tests/engine/test_images.py
+
+    assert set(DATASETS.names()) == {*GENERATED, "file", *IMAGE_DATASETS}
 
 
 def test_named_random_streams_differ_even_where_their_names_byte_sums_collide():

@@ -112,7 +112,8 @@ def test_same_seed_gives_the_same_model():
 
 
 def test_every_family_is_tested():
-    assert set(FAMILIES.names()) == {"mlp", "cnn", "random_features", "kernel", "knn", "linear"}
+    # resnet18: tests/engine/test_images.py and the grouped agreement test in test_batched.py
+    assert set(FAMILIES.names()) == {"mlp", "cnn", "random_features", "kernel", "knn", "linear", "resnet18"}
 
 
 def test_cumulative_refinement_lets_the_given_labels_fade_while_fixed_keeps_them():
