@@ -32,6 +32,12 @@ MAGIC = b"DDX-checkpoint-1\n"
 PLAIN = (torch.Tensor, int, float, bool, str, type(None))
 
 
+def checkpoint_path(run_path: str | Path, first: int) -> Path:
+    """The checkpoint of the group whose first point is `first`."""
+    run_path = Path(run_path)
+    return run_path.with_name(f"{run_path.name}.group-{first}.ckpt")
+
+
 def checkpoint_paths(run_path: str | Path) -> list[Path]:
     """The group checkpoints lying beside a run file."""
     run_path = Path(run_path)
@@ -50,8 +56,7 @@ class GroupCheckpoint:
     """
 
     def __init__(self, run_path: str | Path, points: list[int], key: str, every: float):
-        run_path = Path(run_path)
-        self.path = run_path.with_name(f"{run_path.name}.group-{points[0]}.ckpt")
+        self.path = checkpoint_path(run_path, points[0])
         self.key = hashlib.sha256(f"{key}|{points}".encode()).hexdigest()
         self.every = every
         self.saved = time.monotonic()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine import __version__
+from engine.cluster import Cluster
 from engine.compare import comparisons
 from engine.errors import DDXError, UsageError
 from engine.export import export_summaries
@@ -18,6 +19,7 @@ from engine.runfile import load_run, new_run_path
 from engine.runner import resume, run
 
 DEFAULT_DIR = Path("data")
+MAX_WORKERS = 256
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     go.add_argument("--device", help="auto (default: CUDA if present), cpu, cuda or cuda:N")
     go.add_argument("--force", action="store_true", help="overwrite an existing run file")
+    where = go.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="train groups on N local Dask worker processes"
+    )
+    where.add_argument(
+        "--scheduler", default="", metavar="ADDRESS", help="train on an existing Dask scheduler's workers"
+    )
     go.add_argument(
         "--quiet", action="store_true", help="no progress bar and no line per point, only the outcome and the summary"
     )
@@ -67,15 +76,24 @@ def cmd_run(args) -> int:
     if args.resume:
         if args.overrides or args.out or args.force:
             raise UsageError("--resume continues the stored config; --set, --out and --force do not apply")
-        out, events = Path(args.resume), resume(args.resume, device=args.device)
+        out, events = Path(args.resume), resume(args.resume, device=args.device, cluster=cluster_of(args))
     else:
         overrides = list(args.overrides) + ([f"run.device={args.device}"] if args.device else [])
         cfg = load_preset(args.source, overrides)
         out = Path(args.out) if args.out else new_run_path(DEFAULT_DIR, cfg.run.name)
-        events = run(cfg, out, force=args.force)
+        events = run(cfg, out, force=args.force, cluster=cluster_of(args))
     report(events, quiet=args.quiet)
     print_summary(load_run(out))
     return 0
+
+
+def cluster_of(args) -> Cluster:
+    """--workers N or --scheduler ADDRESS; neither: in-process."""
+    if args.workers < 0 or args.workers > MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}; got {args.workers}")
+    if args.scheduler and "://" not in args.scheduler:
+        raise UsageError(f"--scheduler takes an address such as tcp://host:8786; got {args.scheduler!r}")
+    return Cluster(args.workers, args.scheduler)
 
 
 def fmt(value) -> str:

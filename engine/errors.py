@@ -27,3 +27,7 @@ class ResourceError(DDXError):
 
 class UsageError(DDXError):
     """The command line's arguments contradict each other."""
+
+
+class ClusterError(DDXError):
+    """A Dask cluster cannot be reached or set up, or a task failed on one of its workers."""

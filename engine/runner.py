@@ -4,11 +4,14 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from engine.checkpoint import GroupCheckpoint, checkpoint_paths
+from engine.cluster import IN_PROCESS, Cluster, closing, connect, train_there
+from engine.cluster import device_label as cluster_label
 from engine.config import ExperimentConfig, validate, with_values
 from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
@@ -81,11 +84,13 @@ def run(
     *,
     force: bool = False,
     stop: Callable[[], bool] = lambda: False,
+    cluster: Cluster = IN_PROCESS,
 ) -> Iterator[Event]:
     """Run every point of `cfg`, writing `path`; yields events and honours `stop` between epochs.
 
     The run file's status ends as 'complete', 'stopped' (stop requested or the generator closed) or
-    'failed' (an exception, which is re-raised after the file is marked).
+    'failed' (an exception, which is re-raised after the file is marked). With a `cluster`, groups
+    train as Dask tasks; it is reached before any file is written.
     """
     device = resolve_device(cfg.run.device)
     check_compile(cfg.run.compile, device)
@@ -93,14 +98,40 @@ def run(
     cache = DataCache.for_run(cfg, device)
     cache.get(points[0].config, points[0].seed)  # a broken data file fails here, before any run file exists
     axes = [axis.key for axis in cfg.sweep.axes]
-    writer = RunWriter.create(path, cfg.to_json(), device_label(device), len(points), axes, force=force)
+    client = None if cluster.in_process else connect(cluster)
+    writer = writer_for(
+        client, device, lambda label: RunWriter.create(path, cfg.to_json(), label, len(points), axes, force=force)
+    )
     writer.checkpoint_seconds = cfg.run.checkpoint_seconds
     for stale in checkpoint_paths(path):  # a run overwritten with --force leaves none of its old state
         stale.unlink()
-    yield from execute(cfg, points, writer, cache, device, stop)
+    yield from execute(cfg, points, writer, trainer(client, cfg, points, writer, cache, device, stop))
 
 
-def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bool] = lambda: False):
+def writer_for(client, device, make: Callable[[str], RunWriter]) -> RunWriter:
+    """`make(label)` with the label of where the run trains; a cluster's client is closed if it fails."""
+    try:
+        return make(device_label(device) if client is None else cluster_label(client))
+    except BaseException:
+        if client is not None:
+            closing(client)
+        raise
+
+
+def trainer(client, cfg, points, writer, cache, device, stop) -> Iterator:
+    """Where the groups train: here, or on the cluster `client` reaches."""
+    if client is None:
+        return train_here(cfg, points, writer, cache, device, stop)
+    return train_there(client, points, writer, stop)
+
+
+def resume(
+    path: str | Path,
+    *,
+    device: str | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    cluster: Cluster = IN_PROCESS,
+):
     """Continue a stopped, failed or interrupted run file from its stored config, skipping finished points.
 
     Every point depends only on its config and seed, so the finished file equals an uninterrupted run.
@@ -123,9 +154,11 @@ def resume(path: str | Path, *, device: str | None = None, stop: Callable[[], bo
     check_compile(cfg.run.compile, torch_device)
     done = {p.index for p in stored.points}
     points = [p for p in expand_points(cfg) if p.index not in done]
-    writer = RunWriter.resume(stored, device_label(torch_device))
+    client = None if cluster.in_process else connect(cluster)
+    writer = writer_for(client, torch_device, lambda label: RunWriter.resume(stored, label))
     writer.checkpoint_seconds = cfg.run.checkpoint_seconds
-    yield from execute(cfg, points, writer, DataCache.for_run(cfg, torch_device), torch_device, stop)
+    cache = DataCache.for_run(cfg, torch_device)
+    yield from execute(cfg, points, writer, trainer(client, cfg, points, writer, cache, torch_device, stop))
 
 
 def out_of_memory_advice(cfg: ExperimentConfig) -> str:
@@ -137,11 +170,24 @@ def out_of_memory_advice(cfg: ExperimentConfig) -> str:
     )
 
 
-def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, device, stop) -> Iterator[Event]:
-    """Train `points` in order, adding each finished one to `writer`; always leaves a final status."""
+@dataclass(frozen=True)
+class GroupDone:
+    """A group's points finished training (wherever they trained): its records, and its checkpoint to remove."""
+
+    records: list[PointRecord]
+    checkpoint: Path
+
+
+def execute(cfg, points: list[Point], writer: RunWriter, groups: Iterator) -> Iterator[Event]:
+    """Add the points that `groups` trains to `writer` as their groups finish; always leaves a final status.
+
+    `groups` (`train_here`, or engine.cluster's `train_there`) yields the groups' events and a
+    `GroupDone` per finished group, and returns True once every group has finished.
+    """
     started = time.perf_counter()
     writer.descriptions = METRICS | REFERENCE_METRICS | {"epoch": "epoch number, from 1"}
     status, error = "stopped", ""
+    journal = InProgress(writer, points)
     try:
         yield RunStarted(
             str(writer.path),
@@ -150,31 +196,20 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
             cfg.to_json(),
             len(writer.points),
         )
-        total = int(writer.attrs["total_points"])
-        for group in plan_groups(points):
-            if stop():
+        while True:
+            try:
+                item = next(groups)
+            except StopIteration as done:
+                status = "complete" if done.value else status
                 break
-            datasets = {p.index: cache.get(p.config, p.seed) for p in group}
-            checkpoint = group_checkpoint(cfg, group, writer, device)
-            training = train_group(group, datasets, device, total, stop, checkpoint)
-            results = yield from saving_progress(training, group, writer)
-            if results is None:
-                break
-            records = [result.record for result in results]
-            writer.add(records)
-            checkpoint.remove()
-            for record in records:
-                yield PointFinished(
-                    record.index,
-                    record.seed,
-                    record.values,
-                    record.finals(),
-                    record.arrays,
-                    record.attrs,
-                    record.diverged,
-                )
-        else:
-            status = "complete"
+            if isinstance(item, GroupDone):
+                writer.add(item.records)
+                journal.finished(item.records)
+                item.checkpoint.unlink(missing_ok=True)
+                yield from finished_events(item.records)
+            else:
+                journal.observe(item)
+                yield item
     except torch.cuda.OutOfMemoryError as exc:
         status, error = "failed", f"CUDA out of memory: {exc}"
         raise ResourceError(out_of_memory_advice(cfg)) from None
@@ -182,34 +217,67 @@ def execute(cfg, points: list[Point], writer: RunWriter, cache: DataCache, devic
         status, error = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        groups.close()
         close_writer(writer, status, error)
     yield RunFinished(str(writer.path), status, len(writer.points), time.perf_counter() - started, error)
 
 
-def group_checkpoint(cfg: ExperimentConfig, group: list[Point], writer: RunWriter, device) -> GroupCheckpoint:
+def train_here(cfg, points: list[Point], writer: RunWriter, cache: DataCache, device, stop) -> Iterator:
+    """Train the groups in this process, one after another; True once all finished, False if stopped."""
+    total = int(writer.attrs["total_points"])
+    for group in plan_groups(points):
+        if stop():
+            return False
+        datasets = {p.index: cache.get(p.config, p.seed) for p in group}
+        checkpoint = group_checkpoint(cfg, group, writer.path, device)
+        results = yield from train_group(group, datasets, device, total, stop, checkpoint)
+        if results is None:
+            return False
+        yield GroupDone([result.record for result in results], checkpoint.path)
+    return True
+
+
+def finished_events(records: list[PointRecord]) -> Iterator[PointFinished]:
+    for record in records:
+        yield PointFinished(
+            record.index, record.seed, record.values, record.finals(), record.arrays, record.attrs, record.diverged
+        )
+
+
+def group_checkpoint(cfg: ExperimentConfig, group: list[Point], run_path, device) -> GroupCheckpoint:
     """The group's checkpoint beside the run file; it matches this config and device type, wherever it runs."""
     key = f"{cfg.model_dump_json(exclude={'run': {'device'}})}|{device.type}"
-    return GroupCheckpoint(writer.path, [p.index for p in group], key, cfg.run.checkpoint_seconds)
+    return GroupCheckpoint(run_path, [p.index for p in group], key, cfg.run.checkpoint_seconds)
 
 
-def saving_progress(events: Iterator[Event], group: list[Point], writer: RunWriter):
-    """Pass a group's events through; every `writer.checkpoint_seconds` journal its points' curves so far.
+class InProgress:
+    """The curves so far of points still training, journaled every `writer.checkpoint_seconds`.
 
-    Returns what the group's training returns. A kill then loses at most that much of a long group.
+    A kill then loses at most that much of a long group. A group that starts again (a task retried
+    elsewhere, replaying its checkpoint) replaces the epochs it repeats.
     """
-    curves = {p.index: {} for p in group}
-    last = time.monotonic()
-    while True:
-        try:
-            event = next(events)
-        except StopIteration as done:
-            return done.value
-        if isinstance(event, EpochMetrics):
-            curves[event.point].setdefault(event.role, RoleResult()).add(event.epoch, event.metrics)
-            if time.monotonic() - last >= writer.checkpoint_seconds:
-                writer.save_progress([progress_record(p, curves[p.index]) for p in group if curves[p.index]])
-                last = time.monotonic()
-        yield event
+
+    def __init__(self, writer: RunWriter, points: list[Point]):
+        self.writer, self.points = writer, {p.index: p for p in points}
+        self.curves: dict[int, dict[str, RoleResult]] = {}
+        self.last = time.monotonic()
+
+    def finished(self, records: list[PointRecord]) -> None:
+        for record in records:
+            self.curves.pop(record.index, None)
+
+    def observe(self, event: Event) -> None:
+        if not isinstance(event, EpochMetrics):
+            return
+        result = self.curves.setdefault(event.point, {}).setdefault(event.role, RoleResult())
+        if result.curves.get("epoch") and event.epoch <= result.curves["epoch"][-1]:
+            keep = sum(e < event.epoch for e in result.curves["epoch"])
+            result.curves = {m: v[:keep] for m, v in result.curves.items()}
+        result.add(event.epoch, event.metrics)
+        if time.monotonic() - self.last >= self.writer.checkpoint_seconds:
+            records = [progress_record(self.points[p], roles) for p, roles in self.curves.items() if roles]
+            self.writer.save_progress(records)
+            self.last = time.monotonic()
 
 
 def progress_record(point: Point, roles: dict[str, RoleResult]) -> PointRecord:

@@ -1,0 +1,129 @@
+"""Sweeps on Dask workers: the same file as in-process, nothing lost when a worker dies, clear errors."""
+
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from distributed import LocalCluster  # noqa: E402
+
+import engine.cluster  # noqa: E402
+from engine.checkpoint import checkpoint_paths  # noqa: E402
+from engine.cli import main  # noqa: E402
+from engine.cluster import Cluster  # noqa: E402
+from engine.errors import ClusterError  # noqa: E402
+from engine.events import EpochMetrics, PointFinished, RunFinished  # noqa: E402
+from engine.runfile import load_run  # noqa: E402
+from engine.runner import resume, run  # noqa: E402
+from tests.engine.helpers import run_all, tiny_config  # noqa: E402
+
+SWEEP = {"axis": "teacher.width", "values": [4, 8], "seeds": [0, 1]}
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """Two spawned worker processes on loopback, shared by the tests that pass --scheduler."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as c:
+        yield c.scheduler_address
+
+
+def assert_same_points(a, b) -> None:
+    assert sorted(p.index for p in a.points) == sorted(p.index for p in b.points), "every point exactly once"
+    theirs = {p.index: p for p in b.points}
+    for mine in a.points:
+        other = theirs[mine.index]
+        assert mine.curves.keys() == other.curves.keys()
+        for role, curves in mine.curves.items():
+            for metric, values in curves.items():
+                np.testing.assert_allclose(values, other.curves[role][metric], rtol=1e-5, atol=1e-6)
+
+
+def test_two_local_workers_give_the_in_process_file_and_stream_every_epoch(tmp_path):
+    cfg = tiny_config(sweep=SWEEP, run={"batch_models": False})
+    run_all(cfg, tmp_path / "here.h5")
+    events = list(run(cfg, tmp_path / "there.h5", cluster=Cluster(workers=2)))
+    assert events[-1] == RunFinished(str(tmp_path / "there.h5"), "complete", 4, events[-1].elapsed, "")
+    epochs = {(e.point, e.role, e.epoch) for e in events if isinstance(e, EpochMetrics)}
+    assert len(epochs) == 4 * 3 * cfg.train.epochs, "each point's every role and epoch reached the client live"
+    there = load_run(tmp_path / "there.h5")
+    assert there.attrs["device"].startswith("Dask: 2 worker")
+    assert_same_points(there, load_run(tmp_path / "here.h5"))
+    assert "distributed" in sys.modules  # this test imported it; the default path must not (next test)
+
+
+def test_the_default_run_does_not_import_dask():
+    code = "import sys; import engine.runner, engine.cli; print('distributed' in sys.modules or 'dask' in sys.modules)"
+    assert os.popen(f'{sys.executable} -c "{code}"').read().strip() == "False"
+
+
+def test_a_worker_killed_mid_task_loses_and_repeats_no_point(tmp_path, scheduler, monkeypatch):
+    """SIGKILL a worker while its group trains: the task runs again (from its checkpoint), nothing twice."""
+    cfg = tiny_config(
+        sweep={"axis": "teacher.width", "values": [4, 8, 16, 32]},
+        train={"epochs": 30},
+        data={"n_train": 300},
+        run={"batch_models": False, "checkpoint_seconds": 1},
+    )
+    clients = []
+    connect = engine.cluster.connect
+    monkeypatch.setattr(engine.runner, "connect", lambda c: clients.append(connect(c)) or clients[-1])
+    killed = False
+    for event in run(cfg, tmp_path / "killed.h5", cluster=Cluster(scheduler=scheduler)):
+        if not killed and isinstance(event, EpochMetrics) and event.epoch >= 3:
+            pid = next(iter(clients[0].run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+    assert killed
+    done = load_run(tmp_path / "killed.h5")
+    assert done.status == "complete"
+    run_all(cfg, tmp_path / "here.h5")
+    assert_same_points(done, load_run(tmp_path / "here.h5"))
+
+
+def test_an_unreachable_scheduler_is_one_clear_error_before_any_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(engine.cluster, "CONNECT_TIMEOUT_S", 1)
+    out = tmp_path / "never.h5"
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
+        list(run(tiny_config(), out, cluster=Cluster(scheduler="tcp://127.0.0.1:9")))
+    assert not out.exists()
+    argv = ["run", "quickstart", "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Dask scheduler" in err and "Traceback" not in err and not out.exists()
+
+
+def test_a_task_failing_on_a_worker_fails_the_run_keeping_finished_points(tmp_path, scheduler):
+    """A data error that only the second point meets (too few images for its n_train) fails on the worker."""
+    from tests.engine.image_fixtures import write_mnist
+
+    write_mnist(tmp_path, n_train=96, n_test=32)
+    data = {"dataset": "mnist", "root": str(tmp_path), "n_val": 8, "n_test": 32, "n_unlabeled": 8}
+    cfg = tiny_config(data=data, sweep={"axis": "data.n_train", "values": [40, 500]}, run={"batch_models": False})
+    path, finished = tmp_path / "failing.h5", []
+    with pytest.raises(ClusterError, match="a task failed on a Dask worker: DataFileError: .*too few"):
+        for event in run(cfg, path, cluster=Cluster(scheduler=scheduler)):
+            finished += [event.index] if isinstance(event, PointFinished) else []
+    stored = load_run(path)
+    assert stored.status == "failed" and "too few" in stored.attrs["error"]
+    assert [p.index for p in stored.points] == finished, "every point reported finished is kept"
+
+
+def test_stop_leaves_a_stopped_file_that_resumes_to_the_uninterrupted_run(tmp_path, scheduler):
+    cfg = tiny_config(sweep=SWEEP, train={"epochs": 150}, data={"n_train": 300})
+    path = tmp_path / "stopped.h5"
+    seen = []
+    for event in run(cfg, path, stop=lambda: len(seen) >= 6, cluster=Cluster(scheduler=scheduler)):
+        if isinstance(event, EpochMetrics):
+            seen.append(event)
+    stopped = load_run(path)
+    assert stopped.status == "stopped" and len(stopped.points) < 4
+    began = time.monotonic()
+    list(resume(path, cluster=Cluster(scheduler=scheduler)))
+    assert time.monotonic() - began < 60 and not checkpoint_paths(path)
+    run_all(cfg, tmp_path / "here.h5")
+    assert_same_points(load_run(path), load_run(tmp_path / "here.h5"))
