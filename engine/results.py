@@ -20,6 +20,12 @@ INTERPOLATED = 0.002
 # and the only dataset where they do (None: every dataset). Linear regression's teacher has one
 # feature per input, so there the input dimension d is its size.
 TEACHER_SIZE_AXES = {"teacher.width": None, "data.dim": "linear_regression"}
+# Point attributes holding sample-ratio thresholds as n_train values (diagnostic logistic_theory), and their labels
+MARKERS = {
+    "n_alpha_I": "α_I = η (student interpolates below)",
+    "n_alpha_S": "α_S (student's data separable below)",
+    "n_alpha_S_teacher": "α̃_S (teacher's data separable below)",
+}
 
 
 def interpolation_threshold(sizes, train_errors) -> float | None:
@@ -40,16 +46,22 @@ class PointResult:
     values: dict[str, float]
     final: dict[str, dict[str, float]]
     bayes_error: float | None = None
+    markers: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_record(cls, record) -> "PointResult":
         """The result of a stored point (`engine.runfile.PointRecord`)."""
-        return cls(record.index, record.seed, record.values, record.finals(), record.attrs.get("bayes_error"))
+        return cls.from_parts(record.index, record.seed, record.values, record.finals(), record.attrs)
 
     @classmethod
     def from_event(cls, event) -> "PointResult":
         """The result a `PointFinished` event carries."""
-        return cls(event.index, event.seed, event.values, event.final, event.attrs.get("bayes_error"))
+        return cls.from_parts(event.index, event.seed, event.values, event.final, event.attrs)
+
+    @classmethod
+    def from_parts(cls, index, seed, values, final, attrs) -> "PointResult":
+        markers = {k: float(attrs[k]) for k in MARKERS if k in attrs}
+        return cls(index, seed, values, final, attrs.get("bayes_error"), markers)
 
     def final_value(self, role: str, metric: str) -> float:
         """The role's final `metric`; NaN when the role or the metric is missing."""
@@ -211,6 +223,18 @@ class Results:
         if not self.sweeps_teacher_size():
             return None
         return interpolation_threshold(*self.sweep_stats("teacher", "train_error")[:2])
+
+    def sample_ratio_markers(self) -> dict[str, float]:
+        """Label → n_train of each α-threshold the points know (mean over points); empty unless the
+        first axis is data.n_train, the only axis on which they sit at a fixed place."""
+        if not self.axes or self.axes[0].key != "data.n_train":
+            return {}
+        found = {}
+        for key, label in MARKERS.items():
+            known = [p.markers[key] for p in self.points if key in p.markers]
+            if known:
+                found[label] = float(np.mean(known))
+        return found
 
     def grid_values(self, role: str, metric: str = "test_error") -> np.ndarray:
         """Mean over seeds of a final metric on the two-axis grid; NaN where no point finished yet."""

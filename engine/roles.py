@@ -13,6 +13,8 @@ REFERENCES = {
     "theory": "asymptotic excess risk of min-norm least squares (Hastie et al.)",
     "bayes_teacher": "Bayes-optimal test error of a teacher seeing every feature (Gaussian mixture)",
     "bayes_student": "Bayes-optimal test error of the η-sparse student (Gaussian mixture)",
+    "theory_teacher": "replica test error of the logistic teacher (Gaussian mixture, Mignacco et al.)",
+    "theory_baseline": "replica test error of the η-sparse logistic baseline (Gaussian mixture)",
 }
 
 

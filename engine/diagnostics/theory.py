@@ -1,4 +1,4 @@
-"""Closed-form reference curves: ridgeless least-squares risk (Hastie et al.) and Bayes-optimal bounds.
+"""Closed-form reference curves: ridgeless least-squares risk (Hastie et al.), Bayes-optimal bounds, replica theory.
 
 Each reference is stored as a one-epoch role (engine.roles.REFERENCES), so sweep views draw it.
 """
@@ -10,6 +10,7 @@ import torch
 
 from engine.datasets.gaussian_mixture import bayes_optimal_error
 from engine.diagnostics.base import register_diagnostic
+from engine.diagnostics.replica import logistic_error, separability_threshold
 from engine.outcomes import Findings
 
 
@@ -87,4 +88,47 @@ register_diagnostic(
     lambda cfg: cfg.data.dataset == "gaussian_mixture",
     "Bayes-optimal test error at α = n_train/dim for the teacher and the η-sparse student",
     after=bayes_bounds,
+)
+
+
+def logistic_theory_applies(cfg) -> bool:
+    """Replica curves hold for logistic linear models on the noiseless mixture."""
+    linear = cfg.teacher.model == "linear" and cfg.student.model == "linear"
+    return (
+        cfg.data.dataset == "gaussian_mixture" and linear and cfg.train.loss == "cross_entropy" and cfg.data.noise == 0
+    )
+
+
+def logistic_theory(cfg, data, roles: dict) -> Findings:
+    """Replica test errors of the teacher and the baseline at this α; α-thresholds as n_train values.
+
+    The markers: n = ηd (α_I, where the η-student can interpolate) and n = α_S·d for the student's
+    and the teacher's separability thresholds (`replica.separability_threshold`).
+    """
+    rho, delta, dim = cfg.data.rho, cfg.data.delta, cfg.data.dim
+    alpha = cfg.data.n_train / dim
+    teacher, student = cfg.teacher, cfg.student
+    return Findings(
+        attrs={
+            "n_alpha_I": student.trainable_fraction * dim,
+            "n_alpha_S": separability_threshold(rho, delta, student.trainable_fraction) * dim,
+            "n_alpha_S_teacher": separability_threshold(rho, delta, teacher.trainable_fraction) * dim,
+        },
+        references={
+            "theory_teacher": {
+                "test_error": logistic_error(alpha, rho, delta, teacher.ridge, teacher.trainable_fraction)
+            },
+            "theory_baseline": {
+                "test_error": logistic_error(alpha, rho, delta, student.ridge, student.trainable_fraction)
+            },
+        },
+    )
+
+
+register_diagnostic(
+    "logistic_theory",
+    logistic_theory_applies,
+    "replica test error of L2 logistic regression (Mignacco et al. 2020) for the teacher and the baseline, "
+    "and the α-thresholds α_I = η, α_S, α̃_S as n_train markers",
+    after=logistic_theory,
 )

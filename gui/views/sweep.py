@@ -95,7 +95,7 @@ class SweepView(PlotView):
     Bayes-optimal errors) are dashed; a run holding them opens on the metric they predict. When the
     first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
     where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the data
-    know it.
+    know it. On an n_train sweep of the Gaussian mixture, labelled dotted lines mark α_I, α_S and α̃_S.
     """
 
     title = "Sweep"
@@ -256,6 +256,15 @@ class SweepView(PlotView):
             self.threshold.setPos(np.log10(threshold) if self.use_log else threshold)
             self.plot.addItem(self.threshold)
             self.plot.legend.addItem(pg.PlotDataItem(pen=self.threshold.pen), "interpolation threshold")
+        for row, (label, position) in enumerate(results.sample_ratio_markers().items()):
+            pen = pg.mkPen(THRESHOLD_COLOR, width=1, style=Qt.PenStyle.DotLine)
+            short = label.split(" (")[0]
+            options = {"position": 0.92 - 0.08 * row, "color": THRESHOLD_COLOR, "anchors": [(0, 0), (0, 0)]}
+            line = pg.InfiniteLine(
+                np.log10(position) if self.use_log else position, 90, pen, label=short, labelOpts=options
+            )
+            self.plot.addItem(line)
+            self.plot.legend.addItem(pg.PlotDataItem(pen=pen), label)
         bayes = results.bayes_error
         if bayes is not None and metric == "test_error":
             self.bayes.setPos(bayes)
