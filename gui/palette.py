@@ -13,6 +13,9 @@ REFERENCE_COLORS = {
     "ridgeless": "#9467bd",
     "bayes_teacher": "#17becf",
     "bayes_student": "#e377c2",
+    # a theory curve takes the colour of the role it predicts; references are dashed, so they stay apart
+    "theory_teacher": "#1f77b4",
+    "theory_baseline": "#2ca02c",
 }
 OTHER_REFERENCE_COLOR = "#8c564b"
 BAYES_COLOR = "#7f7f7f"
