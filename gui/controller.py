@@ -2,11 +2,13 @@
 
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, Signal
 from superqt.utils import GeneratorWorker, create_worker
 
+from engine.cluster import IN_PROCESS, Cluster
 from engine.config import ExperimentConfig, validate
 from engine.events import RunFinished, RunStarted
 from engine.progress import Progress
@@ -51,11 +53,11 @@ class RunController(QObject):
     def paused(self) -> bool:
         return self.worker is not None and self.worker.is_paused
 
-    def start(self, cfg: ExperimentConfig, path: Path) -> None:
-        """Start `cfg` writing `path`; a second start while one runs is refused."""
-        self.launch(cfg, path, RunState.from_config(cfg.model_dump()), run, cfg, path)
+    def start(self, cfg: ExperimentConfig, path: Path, cluster: Cluster = IN_PROCESS) -> None:
+        """Start `cfg` writing `path` (its groups training on `cluster`); a second start while one runs is refused."""
+        self.launch(cfg, path, RunState.from_config(cfg.model_dump()), partial(run, cluster=cluster), cfg, path)
 
-    def resume(self, path: str | Path) -> None:
+    def resume(self, path: str | Path, cluster: Cluster = IN_PROCESS) -> None:
         """Continue the stopped, failed or interrupted run file `path` from its stored config.
 
         Raises
@@ -65,7 +67,7 @@ class RunController(QObject):
         """
         data = load_run(path)
         cfg = validate(data.config, f"{path} (stored config)")
-        self.launch(cfg, Path(path), RunState.from_run(data), resume, path)
+        self.launch(cfg, Path(path), RunState.from_run(data), partial(resume, cluster=cluster), path)
 
     def launch(self, cfg: ExperimentConfig, path: Path, state: RunState, generator, *args) -> None:
         """Run `generator(*args, stop=...)` in the worker, folding its events into `state`."""

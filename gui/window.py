@@ -23,6 +23,7 @@ from engine import runfile
 from engine.errors import DDXError, RunFileError
 from engine.progress import Progress
 from gui import dialogs, file_menu
+from gui.workers import WorkersDialog, save_cluster, saved_cluster
 from gui.browser import RunBrowser, can_resume
 from gui.controller import RunController
 from gui.loading import RunLoader
@@ -113,6 +114,9 @@ class MainWindow(QMainWindow):
         self.resume_run_action = self.action(
             "Resume run file", self.resume_selected, "", "continue the selected stopped, failed or interrupted run"
         )
+        self.workers_action = self.action(
+            "Workers…", self.choose_workers, "", "train in this process or on Dask workers"
+        )
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("run-toolbar")
         for act in (self.run_action, self.pause_action, self.stop_action):
@@ -126,6 +130,8 @@ class MainWindow(QMainWindow):
         runs = self.menuBar().addMenu("&Run")
         for act in (self.run_action, self.pause_action, self.stop_action, self.resume_run_action):
             runs.addAction(act)
+        runs.addSeparator()
+        runs.addAction(self.workers_action)
         self.menuBar().addMenu("&Help").addAction(self.action("About DDX", self.about))
 
     def build_status(self) -> None:
@@ -138,6 +144,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.state_label, 1)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(QLabel(f"device: {device_name()}"))
+        self.workers_label = QLabel()
+        bar.addPermanentWidget(self.workers_label)
+        self.show_workers()
 
     def connect_signals(self) -> None:
         self.panel.edited.connect(lambda _: self.update_actions())
@@ -222,7 +231,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             dialogs.show_error(self, "Cannot start the run", f"cannot create the run folder: {exc}")
             return
-        self.controller.start(cfg, path)
+        self.controller.start(cfg, path, saved_cluster())
 
     def resume_selected(self) -> None:
         chosen = self.browser.selected_paths()
@@ -234,9 +243,19 @@ class MainWindow(QMainWindow):
         if self.controller.running:
             return
         try:
-            self.controller.resume(path)
+            self.controller.resume(path, saved_cluster())
         except DDXError as exc:
             dialogs.show_error(self, "Cannot resume the run", str(exc))
+
+    def choose_workers(self) -> None:
+        """Ask where runs train (remembered between launches); shown in the status bar."""
+        dialog = WorkersDialog(saved_cluster(), self)
+        if dialog.exec():
+            save_cluster(dialog.chosen())
+            self.show_workers()
+
+    def show_workers(self) -> None:
+        self.workers_label.setText(f"workers: {saved_cluster().describe()}")
 
     def stop_run(self) -> None:
         if self.controller.running:
