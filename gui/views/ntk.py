@@ -49,10 +49,10 @@ class NTKView(PlotView):
         self.energy = self.add_plot(1, "label energy per eigenvector", energy_label, rowspan=2)
         self.residual, self.image = self.add_heatmap(0, "residual energy")
         self.linear, self.linear_image = self.add_heatmap(1, LINEAR_TITLE)
-        self.linear.setXLink(self.residual)
-        self.linear.setYLink(self.residual)
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), label="log₁₀ energy")
-        self.colorbar.setImageItem([self.image, self.linear_image], insert_in=self.residual)
+        self.colorbar.setImageItem([self.image, self.linear_image])
+        # beside both heatmaps, so that they keep equal widths and their columns line up
+        self.graphics.addItem(self.colorbar, row=0, col=3, rowspan=2)
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.residual_values = np.zeros((0, 0))
         self.linear_values = self.measured_baseline = np.zeros((0, 0))
@@ -143,7 +143,7 @@ class NTKView(PlotView):
         self.linear.setTitle(LINEAR_TITLE)
         self.linear_values = np.asarray(arrays["ntk_linear_baseline"], dtype=float)
         self.measured_baseline = np.asarray(arrays.get("ntk_residual_baseline", self.measured_baseline), dtype=float)
-        self.linear_image.setImage(logged_energy(self.linear_values).T, autoLevels=False)
+        self.linear_image.setImage(logged_energy(self.linear_values).T, levels=self.colorbar.levels())
 
     def describe_residual(self, column: int, row: int) -> str:
         """'epoch 12 · eigen-index 3' over 'residual energy 0.0412' for a cell of the residual heatmap."""
