@@ -32,7 +32,7 @@ class NTKView(PlotView):
 
     Clean labels concentrate on the top eigenvectors and the noise spreads over the tail, which the
     network fits last: the residual heatmap (epoch × eigen-index) shows the top directions emptying first.
-    The baseline's linearized prediction sits under it, sharing its axes and colour scale.
+    The baseline's linearized prediction sits under it, with the same extent and colour scale.
     """
 
     title = "NTK"
