@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.trainers.jobs import Job, Saving
+from engine.trainers.jobs import BestEpoch, Job, Saving
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ class GroupSaving(Saving):
             raise ValueError("the checkpoint's stage has another number of models")
         for job, state in zip(jobs, saved["jobs"], strict=True):
             job.diverged_at = state["diverged_at"]
+            job.best = None if state["best"] is None else BestEpoch(**state["best"])
             if state["done"]:
                 restore_plain(job.learner, state["learner"])
                 job.later_logits, job.done = state["later_logits"], True
@@ -220,4 +221,5 @@ def job_state(job: Job) -> dict:
         "diverged_at": job.diverged_at,
         "later_logits": job.later_logits,
         "learner": plain_state(job.learner) if job.done else None,
+        "best": None if job.best is None else vars(job.best),
     }

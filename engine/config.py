@@ -115,6 +115,11 @@ class DistillConfig(Section):
     teacher_data: Literal["full", "bootstrap", "split"] = Field(
         "full", description="each of the m teachers sees all of S, its own bootstrap resample, or its own 1/m of S"
     )
+    teacher_checkpoint: Literal["final", "best"] = Field(
+        "final",
+        description="the teacher weights the student learns from: the last epoch's, or the epoch of lowest "
+        "validation error (early stopping)",
+    )
 
 
 class TrainConfig(Section):
@@ -252,6 +257,8 @@ def cross_field_problems(cfg: ExperimentConfig):
     if d.mode == "self" and not FAMILIES[cfg.student.model].gradient:
         gradient = ", ".join(n for n in FAMILIES.names() if FAMILIES[n].gradient)
         yield f"distill.mode = 'self' refines labels during training; student.model must be one of: {gradient}"
+    if d.teacher_checkpoint == "best" and MODES[d.mode].needs_teacher_labels and cfg.data.n_val == 0:
+        yield "distill.teacher_checkpoint = 'best' picks the teacher's epoch on the validation split; set data.n_val > 0"
     if cfg.train.equal_steps and cfg.train.baseline_epochs:
         yield "train.equal_steps sets the baseline's budget from the student's; leave train.baseline_epochs at 0"
     if cfg.data.dataset == "file" and not cfg.data.path:

@@ -22,10 +22,15 @@ class Mode:
 
 
 for mode in (
-    Mode("hard", ("teachers", "pool_labels", "student_data"), True, "student fits the teacher's argmax labels"),
+    Mode(
+        "hard",
+        ("teachers", "pool_labels", "student_data", "teacher_checkpoint"),
+        True,
+        "student fits the teacher's argmax labels",
+    ),
     Mode(
         "soft",
-        ("temperature", "chi", "teachers", "pool_labels", "student_data"),
+        ("temperature", "chi", "teachers", "pool_labels", "student_data", "teacher_checkpoint"),
         True,
         "student fits the teacher's probabilities at temperature T, mixed with true labels by χ",
     ),

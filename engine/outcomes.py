@@ -11,6 +11,7 @@ from engine.events import EpochMetrics
 from engine.metrics import METRICS
 from engine.models import Learner
 from engine.trainers import Fit, Job, Options, train
+from engine.trainers.jobs import keep_if_best, restore_best
 
 
 @dataclass
@@ -22,7 +23,8 @@ class RoleResult:
     curves : "epoch" and every metric (optimizer "steps" included), one value per epoch
     diverged_at : the epoch whose training loss was not finite, or None
     learner : the trained model (None while training, and for a diverged or reference role)
-    test_pred : the last finite epoch's test predictions (for agreement and confusion matrices)
+    test_pred : the last finite epoch's test predictions (for agreement and confusion matrices); with
+        a kept best checkpoint (distill.teacher_checkpoint = 'best'), that epoch's, as is `learner`
     """
 
     curves: dict[str, list[float]] = field(default_factory=dict)
@@ -84,7 +86,7 @@ class Ledger:
         if resumed:
             yield from self.replay(jobs)
         for job in jobs:
-            job.watched = any(self.watching(c.point, c.role) for c in job.consumers)
+            job.watched = job.keep_best or any(self.watching(c.point, c.role) for c in job.consumers)
             for c in job.consumers:
                 if not resumed:
                     self.notify(c.point, c.role, 0, job.learner)
@@ -97,8 +99,13 @@ class Ledger:
                 break
             yield from self.record(batch)
         for job in jobs:
+            if job.keep_best and job.best is not None and job.diverged_at is None:
+                restore_best(job)
             for c in job.consumers:
-                self.result(c.point, c.role).learner = job.learner if job.diverged_at is None else None
+                result = self.result(c.point, c.role)
+                result.learner = job.learner if job.diverged_at is None else None
+                if job.keep_best and job.best is not None:
+                    result.test_pred = job.best.test_pred  # later roles' agreement is with the weights they learn from
         return finished
 
     def record(self, fits: list[Fit]) -> Iterator[EpochMetrics]:
@@ -109,6 +116,8 @@ class Ledger:
             steps = job.steps(fit.epoch)
             if not math.isfinite(fit.loss):
                 job.diverged_at = fit.epoch
+            elif job.keep_best:
+                keep_if_best(job, fit.epoch, fit.metrics["val_error"], fit.test_pred)
             for consumer, agree in zip(job.consumers, agreement, strict=True):
                 result = self.result(consumer.point, consumer.role)
                 if job.diverged_at is None:

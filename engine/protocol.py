@@ -178,7 +178,9 @@ def teacher_jobs(group: Group, point: Point) -> list[Job]:
         # all of S is S itself: trainers share work between models fitting the same tensor
         x, y = (data.x_train, data.y_train) if own is None else (data.x_train[own], data.y_train[own])
         consumer = Consumer(point.index, role)
-        jobs.append(Job(group.learner(point, "teacher", role), data, x, Targets(y), [consumer], later=later))
+        learner = group.learner(point, "teacher", role)
+        best = cfg.distill.teacher_checkpoint == "best" and learner.iterative
+        jobs.append(Job(learner, data, x, Targets(y), [consumer], later=later, keep_best=best))
     return jobs
 
 

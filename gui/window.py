@@ -23,7 +23,6 @@ from engine import runfile
 from engine.errors import DDXError, RunFileError
 from engine.progress import Progress
 from gui import dialogs, file_menu
-from gui.workers import WorkersDialog, save_cluster, saved_cluster
 from gui.browser import RunBrowser, can_resume
 from gui.controller import RunController
 from gui.loading import RunLoader
@@ -32,6 +31,7 @@ from gui.presetbar import PresetBar
 from gui.settings import data_dir, new_run_path, settings
 from gui.state import RunState
 from gui.views import VIEWS
+from gui.workers import WorkersDialog, save_cluster, saved_cluster
 
 REFRESH_MS = 50
 DEFAULT_PRESET = "quickstart"

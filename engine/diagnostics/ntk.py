@@ -9,40 +9,25 @@ Label energies are measured on centred label columns: K's top eigenvector is nea
 uncentred one-hot labels would put their mean (about 1/C of their energy) on it whatever they are.
 A control, the clean labels permuted across the inputs, shows what labels unrelated to the inputs
 give: clean labels are informative only as far as their energy on the top eigenvectors exceeds it.
+
+The linearized prediction (`linear_decay`) is what the baseline's residual energy would be if the
+network stayed its own first-order Taylor expansion around initialization: each eigen-direction of
+K₀ decays geometrically at a rate set by its eigenvalue. Where the measured residual departs from
+it, the network has left the kernel picture.
 """
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call, jacrev, vmap
 
-from engine.budget import role_epochs
+from engine.budget import role_epochs, role_train, steps_per_epoch
 from engine.diagnostics.base import register_diagnostic
+from engine.diagnostics.ntk_gram import ntk_gram
 from engine.models import FAMILIES
 from engine.outcomes import Findings
 from engine.seeds import torch_generator
 
 SNAPSHOTS = 4
-CHUNK = 64
-
-
-def ntk_gram(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Empirical NTK Gram matrix (n × n, float64), summed over output classes, built class by class."""
-    params = {k: v.detach() for k, v in module.named_parameters()}
-
-    def output(p, xi, c):
-        return functional_call(module, p, (xi.unsqueeze(0),))[0, c]
-
-    gram = torch.zeros(len(x), len(x), dtype=torch.float64, device=x.device)
-    n_classes = module(x[:1]).shape[1]
-    for c in range(n_classes):
-        rows = []
-        for start in range(0, len(x), CHUNK):
-            jac = vmap(jacrev(output), in_dims=(None, 0, None))(params, x[start : start + CHUNK], c)
-            rows.append(torch.cat([j.reshape(len(j), -1) for j in jac.values()], 1))
-        flat = torch.cat(rows).to(torch.float64)
-        gram += flat @ flat.T
-    return gram
 
 
 def energy(basis: torch.Tensor, signal: torch.Tensor) -> np.ndarray:
@@ -55,12 +40,33 @@ def centred(columns: torch.Tensor) -> torch.Tensor:
     return columns - columns.mean(0, keepdim=True)
 
 
+def linear_decay(eigenvalues: np.ndarray, train, n_classes: int) -> np.ndarray | None:
+    """Per-step factor (1 − η·λ_i) by which linearized training shrinks the residual along eigenvector i.
+
+    `eigenvalues` are K₀'s on m = len(eigenvalues) of the n training inputs, summed over C classes.
+    The loss is the mean over a mini-batch, so in expectation one step moves the outputs on S by
+    −η·Θ_S r / n with Θ the per-class kernel, K/C for a wide network at initialization; Θ_S/n has
+    about the eigenvalues of K/(C·m) on the m-point subset (exactly when m = n). Squared loss
+    (½‖f − y‖², residual f − y) takes this as it is; cross-entropy's residual softmax(f) − y moves by
+    the softmax Jacobian, ≈ (I − 11ᵀ/C)/C while outputs are near uniform, so one more factor 1/C.
+    SGD momentum μ multiplies the step by 1/(1 − μ) once its average has built up. Adam rescales
+    every coordinate by its own running gradient size, which no fixed kernel describes: None.
+    """
+    if train.optimizer != "sgd":
+        return None
+    rate = train.lr / (1 - train.momentum) / (n_classes * len(eigenvalues))
+    if train.loss == "cross_entropy":
+        rate /= n_classes
+    return 1 - rate * eigenvalues
+
+
 class NTKWatcher:
     """Eigenbasis of K at initialization, K's spectrum at snapshots, and residual energy per epoch."""
 
     def __init__(self, cfg, data):
         n = min(cfg.train.ntk_points, len(data.x_train))
         self.x, self.loss = data.x_train[:n], cfg.train.loss
+        self.train, self.n_train, self.n_classes = role_train(cfg, "baseline"), len(data.x_train), data.n_classes
         # the vanilla baseline, and the self-distilled student when distill.mode = 'self'
         self.roles = ("student", "baseline") if cfg.distill.mode == "self" else ("baseline",)
         self.arrays: dict[str, np.ndarray] = {}
@@ -103,7 +109,19 @@ class NTKWatcher:
         self.arrays[f"ntk_residual_{role}"] = np.stack(self.residuals[role])
 
     def findings(self) -> Findings:
-        return Findings(arrays=dict(self.arrays))
+        arrays = dict(self.arrays)
+        if "ntk_residual_baseline" in arrays:
+            arrays |= self.linearized(arrays["ntk_residual_baseline"][0])
+        return Findings(arrays=arrays)
+
+    def linearized(self, start: np.ndarray) -> dict[str, np.ndarray]:
+        """The baseline's residual energy per epoch predicted from K₀ alone: start · decay^(2·steps)."""
+        decay = linear_decay(self.initial_values.cpu().numpy(), self.train, self.n_classes)
+        if decay is None:
+            return {}
+        steps = np.arange(self.train.epochs + 1) * steps_per_epoch(self.n_train, self.train.batch_size)
+        with np.errstate(over="ignore"):  # a rate past 2/λ diverges, and the prediction says so
+            return {"ntk_linear_baseline": start * decay[None, :] ** (2 * steps[:, None])}
 
 
 def applies(cfg) -> bool:

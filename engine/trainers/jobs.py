@@ -32,8 +32,10 @@ class Job:
     consumers : who reports it; a baseline shared by the points of a teacher-width sweep has several
     refine : self-distillation's label refinement, or None
     later : inputs a later role needs this model's logits on (a teacher labels the student's pool)
-    watched : a diagnostic reads the model after every epoch, so its weights must be current then
-    diverged_at, later_logits, done : filled while training (done: trained, or restored from a checkpoint)
+    keep_best : later roles learn from the weights of the epoch of lowest validation error, not the last
+    watched : something reads the model after every epoch (a diagnostic, or keep_best's snapshot),
+        so its weights must be current then
+    diverged_at, later_logits, best, done : filled while training (done: trained, or restored from a checkpoint)
     """
 
     learner: Learner
@@ -43,9 +45,11 @@ class Job:
     consumers: list[Consumer]
     refine: Refinement | None = None
     later: torch.Tensor | None = None
+    keep_best: bool = False
     watched: bool = False
     diverged_at: int | None = None
     later_logits: torch.Tensor | None = None
+    best: "BestEpoch | None" = None
     done: bool = False
 
     @property
@@ -57,6 +61,30 @@ class Job:
         if not self.learner.iterative:
             return 0
         return epoch * steps_per_epoch(len(self.x), self.learner.train.batch_size)
+
+
+@dataclass(frozen=True)
+class BestEpoch:
+    """A model's weights and test predictions at its epoch of lowest validation error so far."""
+
+    epoch: int
+    val_error: float
+    state: dict[str, torch.Tensor]
+    test_pred: torch.Tensor
+
+
+def keep_if_best(job: Job, epoch: int, val_error: float, test_pred: torch.Tensor) -> None:
+    """Copy the job's current weights when this epoch's validation error is its lowest yet (the first on ties)."""
+    if job.best is None or val_error < job.best.val_error:
+        state = {k: v.detach().clone() for k, v in job.learner.module.state_dict().items()}
+        job.best = BestEpoch(epoch, val_error, state, test_pred)
+
+
+def restore_best(job: Job) -> None:
+    """Put the best epoch's weights back and label the later role's inputs with them."""
+    job.learner.module.load_state_dict(job.best.state)
+    if job.later is not None:
+        job.later_logits = job.learner.predict_logits(job.later)
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ PROTOCOLS = {
     "self-ntk": {"distill": {"mode": "self", "alpha": 0.3}, "train": {"ntk_points": 40}, "sweep": STUDENT_SWEEP},
     "bootstrap-teachers": {"distill": {"teachers": 3, "teacher_data": "bootstrap", "pool_labels": "random"}},
     "split-teachers": {"distill": {"teachers": 2, "teacher_data": "split", "pool_labels": "ensemble"}},
+    "best-teacher": {"distill": {"teacher_checkpoint": "best"}, "train": {"epochs": 6, "lr": 0.05}},
 }
 
 

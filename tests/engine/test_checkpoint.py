@@ -79,10 +79,12 @@ def interrupted_then_resumed(cfg, tmp_path, monkeypatch, role: str, epochs_seen:
         ({"sweep": SWEEP}, "student", 5, 2),  # grouped: teachers restored whole, the students' buckets mid-way
         ({"sweep": SWEEP}, "teacher", 3, 1),  # grouped: the teachers' buckets mid-way
         ({"run": {"batch_models": False}}, "teacher", 2, 2),  # one model alone, mid-fit
+        # the teacher's best-epoch weights so far are saved, and the student learns from them after resuming
+        ({"sweep": SWEEP, "distill": {"teacher_checkpoint": "best"}}, "teacher", 17, 5),
         # refined targets restored, and the NTK diagnostic's watchers with them
         ({"distill": {"mode": "self", "alpha": 0.5}, "sweep": SWEEP, "train": {"ntk_points": 30}}, "student", 5, 2),
     ],
-    ids=["grouped-students", "grouped-teachers", "alone", "self-distillation"],
+    ids=["grouped-students", "grouped-teachers", "alone", "best-teacher", "self-distillation"],
 )
 def test_a_stopped_group_resumes_from_its_checkpoint_and_equals_an_uninterrupted_run(
     tmp_path, monkeypatch, sections, role, stop_after, done

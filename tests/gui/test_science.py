@@ -42,6 +42,7 @@ def runs(tmp_path_factory):
             "student.width=16",
             "train.epochs=4",
             "train.ntk_points=20",
+            "train.optimizer=sgd",
         ),
     }
 
@@ -89,6 +90,7 @@ def test_dong_ntk_view_draws_spectrum_energy_and_residual(window, qtbot, runs):
     assert spectra and all(len(curves[name][0]) == 20 for name in spectra)
     assert {"ntk_clean_energy", "ntk_noise_energy"} <= set(curves)
     assert view.residual_values.shape == (5, 20)
+    assert view.linear_values.shape == (5, 20) and view.linear.titleLabel.text == "baseline, linearized from K₀"
     view.role.setCurrentText("student")
     view.refresh()
     assert view.residual_values.shape == (5, 20)
@@ -117,6 +119,9 @@ def test_ntk_residual_heatmap_has_a_colorbar_and_hover_values(window, qtbot, run
     assert view.colorbar.scene() is not None
     value = view.residual_values[3, 4]
     assert view.hover.show_at(4.5, 3.5) == f"epoch 3 · eigen-index 5\nresidual energy {value:.3g}"
+    predicted, measured = view.linear_values[3, 4], view.measured_baseline[3, 4]
+    expected = f"epoch 3 · eigen-index 5\nlinearized {predicted:.3g} · measured {measured:.3g}"
+    assert view.linear_hover.show_at(4.5, 3.5) == expected
 
 
 @pytest.mark.parametrize("kind", [SamplerView, NTKView])
