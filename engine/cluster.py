@@ -28,6 +28,7 @@ CONNECT_TIMEOUT_S = 10
 RETRIES = 2  # a task that raises is tried this many more times; one lost with its worker runs again anyway
 EVENT_FLUSH_S = 0.2  # a worker sends its events at most this often (and when its task ends)
 STOP_POLL_S = 0.5
+STOP_WAIT_S = 15  # how long stopping waits for running tasks to save their checkpoint and return
 LOOPBACK = "127.0.0.1"  # a local cluster listens on this machine only  # a worker asks whether the run is stopping at most this often
 
 
@@ -104,7 +105,7 @@ def train_there(client, points, writer, stop: Callable[[], bool]) -> Iterator:
     The client (and the local cluster it started) is closed at the end.
     """
     from distributed import Event as DaskEvent
-    from distributed import as_completed
+    from distributed import as_completed, wait
 
     from engine.checkpoint import checkpoint_path
     from engine.protocol import plan_groups
@@ -140,7 +141,11 @@ def train_there(client, points, writer, stop: Callable[[], bool]) -> Iterator:
             raise failure
         return not stopped
     finally:
-        stopping.set()
+        stopping.set()  # on Ctrl+C or a closed generator too: give running tasks a moment to save
+        try:
+            wait(list(futures), timeout=STOP_WAIT_S)
+        except TimeoutError:
+            log.warning("some Dask tasks did not stop within %s s; cancelling them", STOP_WAIT_S)
         client.cancel(list(futures))
         client.unsubscribe_topic(run_id)
         closing(client)

@@ -127,3 +127,17 @@ def test_stop_leaves_a_stopped_file_that_resumes_to_the_uninterrupted_run(tmp_pa
     assert time.monotonic() - began < 60 and not checkpoint_paths(path)
     run_all(cfg, tmp_path / "here.h5")
     assert_same_points(load_run(path), load_run(tmp_path / "here.h5"))
+
+
+def test_closing_the_run_as_ctrl_c_does_leaves_a_stopped_file_and_a_checkpoint(tmp_path, scheduler, monkeypatch):
+    cfg = tiny_config(sweep=SWEEP, train={"epochs": 150}, data={"n_train": 300})
+    clients = []
+    connect = engine.cluster.connect
+    monkeypatch.setattr(engine.runner, "connect", lambda c: clients.append(connect(c)) or clients[-1])
+    events = run(cfg, tmp_path / "closed.h5", cluster=Cluster(scheduler=scheduler))
+    for event in events:
+        if isinstance(event, EpochMetrics):
+            break
+    events.close()  # what Ctrl+C (KeyboardInterrupt) does to the generator
+    assert load_run(tmp_path / "closed.h5").status == "stopped"
+    assert clients[0].status == "closed" and checkpoint_paths(tmp_path / "closed.h5"), "the task saved and returned"
