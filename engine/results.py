@@ -142,7 +142,9 @@ class Results:
         """Every finished point of a loaded run (`engine.runfile.RunData`)."""
         results = cls.from_config(data.config)
         results.points = [PointResult.from_record(p) for p in data.points]
-        results.columns()  # here, where a run file is read (a worker thread in the app), not at first draw
+        columns = results.columns()  # here, where a run file is read (a worker thread in the app), not at first draw
+        for column in list(columns.lists):
+            columns[column]
         return results
 
     @property

@@ -1,11 +1,15 @@
 """The heatmap of a two-axis sweep: a role's final test error on the grid, filling in as points finish."""
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 
 from engine.roles import MAIN_ROLES
 from gui.views.base import PlotView, new_plot
 from gui.views.hover import CellHover, cell_value
+
+MAX_TICKS = 20  # labelled cells per axis; hover names every cell
 
 
 class HeatmapView(PlotView):
@@ -53,7 +57,8 @@ class HeatmapView(PlotView):
             low, high = float(finite.min()), float(finite.max())
             self.colorbar.setLevels((low, high if high > low else low + 1e-3))
         for side, axis in zip(("bottom", "left"), state.results.axes, strict=True):
-            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(axis.values)]
+            step = max(1, math.ceil(len(axis.values) / MAX_TICKS))  # a hundred labels would overlap
+            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(axis.values) if i % step == 0]
             self.plot.getAxis(side).setTicks([ticks])
 
     def describe(self, column: int, row: int) -> str:

@@ -30,8 +30,8 @@ PEN_STYLES = {
 DEFAULT_METRIC = "test_error"
 MAX_LABELLED_VALUES = 8
 MAX_SERIES = 8  # curves per role for a second axis; more are unreadable (the heatmap shows every value)
-MAX_SYMBOLS = 200  # beyond this many swept values a curve draws no symbols (thousands cost seconds)
-CURVES_PER_TURN = 6  # curves added per event-loop turn (about 10 ms each on 2 cores)
+MAX_SYMBOLS = 60  # beyond this many swept values a curve draws no symbols (they would cover it, and cost)
+CURVES_PER_TURN = 4  # curves added per event-loop turn (about 10 ms each on 2 cores)
 MAX_DRAWN = 400  # beyond this many swept values a curve is drawn as means of neighbouring bins
 
 
