@@ -84,6 +84,9 @@ class PlotView(QWidget):
     def redraw(self) -> None:
         raise NotImplementedError
 
+    def settle(self) -> None:
+        """Finish drawing now: a view that spreads its items over event-loop turns adds the rest."""
+
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """The displayed curves by name, as (x, y) arrays (for CSV export)."""
         return {}

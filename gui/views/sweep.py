@@ -203,6 +203,10 @@ class SweepView(PlotView):
             self.draw_markers(*self.markers)
             self.markers = None
 
+    def settle(self) -> None:
+        while self.pending or self.markers is not None:
+            self.draw_pending()
+
     def fit_range(self) -> None:
         """Frame the curves and their bands."""
         names = [n.removesuffix("_mean") for n in self.series if n.endswith("_mean")]

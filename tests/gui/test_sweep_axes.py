@@ -19,6 +19,13 @@ def shown_sweep(qtbot, data) -> SweepView:
     return view
 
 
+def settled_sweep(qtbot, data) -> SweepView:
+    """The view once every curve is drawn (the sweep adds a few curves per event-loop turn)."""
+    view = shown_sweep(qtbot, data)
+    view.settle()
+    return view
+
+
 def legend_texts(view: SweepView) -> list[str]:
     return [label.text for _, label in view.plot.legend.items]
 
@@ -39,7 +46,7 @@ def role_curves(view: SweepView) -> list:
     ],
 )
 def test_interpolation_threshold_only_on_a_teacher_size_axis(qtbot, axis, dataset, drawn):
-    view = shown_sweep(qtbot, synthetic_run(axis, [4, 8, 16], dataset))
+    view = settled_sweep(qtbot, synthetic_run(axis, [4, 8, 16], dataset))
     assert (view.threshold in view.plot.items) is drawn
     assert ("interpolation threshold" in legend_texts(view)) is drawn
     if drawn:
@@ -58,7 +65,7 @@ def noise_grid_run():
 
 
 def test_second_axis_draws_one_curve_per_role_and_value_with_seed_bands(qtbot):
-    view = shown_sweep(qtbot, noise_grid_run())
+    view = settled_sweep(qtbot, noise_grid_run())
     curves = role_curves(view)
     assert len(curves) == 2 * 3, "teacher and student × three noise levels"
     assert "teacher · data.noise = 0.2" in legend_texts(view)
@@ -91,7 +98,7 @@ def select(view: SweepView, metric: str) -> None:
 
 
 def test_test_error_at_the_best_epoch_is_offered_with_its_label(qtbot):
-    view = shown_sweep(qtbot, synthetic_run("teacher.width", [4, 8, 16]))
+    view = settled_sweep(qtbot, synthetic_run("teacher.width", [4, 8, 16]))
     offered = {view.metric.itemData(i): view.metric.itemText(i) for i in range(view.metric.count())}
     assert offered["best_test_error"] == "test error at best epoch (validation)"
     assert {"best_epoch", "steps", "val_error"} <= set(offered)
@@ -108,7 +115,7 @@ def test_no_best_epoch_metric_without_a_validation_split(qtbot):
     for point in data.points:
         for curves in point.curves.values():
             curves["val_error"] = np.full(4, np.nan)
-    view = shown_sweep(qtbot, data)
+    view = settled_sweep(qtbot, data)
     offered = [view.metric.itemData(i) for i in range(view.metric.count())]
     assert "best_test_error" not in offered and "best_epoch" not in offered
 
