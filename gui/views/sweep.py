@@ -32,7 +32,7 @@ MAX_LABELLED_VALUES = 8
 MAX_SERIES = 8  # curves per role for a second axis; more are unreadable (the heatmap shows every value)
 MAX_SYMBOLS = 60  # beyond this many swept values a curve draws no symbols (they would cover it, and cost)
 CURVES_PER_TURN = 4  # curves added per event-loop turn (about 10 ms each on 2 cores)
-MAX_DRAWN = 400  # beyond this many swept values a curve is drawn as means of neighbouring bins
+MAX_DRAWN = 250  # beyond this many swept values a curve is drawn as means of neighbouring bins
 
 
 def binned(most: int, xs: np.ndarray, *ys: np.ndarray) -> list[np.ndarray]:
@@ -43,8 +43,9 @@ def binned(most: int, xs: np.ndarray, *ys: np.ndarray) -> list[np.ndarray]:
     """
     if len(xs) <= most:
         return [xs, *ys]
-    bins = np.array_split(np.arange(len(xs)), most)
-    return [np.array([a[b].mean() for b in bins]) for a in (xs, *ys)]
+    starts = np.linspace(0, len(xs), most, endpoint=False).astype(int)
+    counts = np.diff(np.append(starts, len(xs)))
+    return [np.add.reduceat(a, starts) / counts for a in (xs, *ys)]
 
 
 def thinned(values: list, most: int) -> list:
