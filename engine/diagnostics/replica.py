@@ -208,7 +208,7 @@ def curve(alphas, rho: float, delta: float, ridge: float) -> list[State]:
     return [found[a] for a in alphas]
 
 
-GRID = np.geomspace(PATH_START, 200.0, 61)  # warm-start stations shared by every α of a sweep
+GRID = np.geomspace(PATH_START, 200.0, 31)  # warm-start stations shared by every α of a sweep
 
 
 @lru_cache(maxsize=1024)

@@ -4,9 +4,14 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from benchmarks.theory_agreement import simulated_error
+from engine.config import ModelConfig, TrainConfig
+from engine.datasets.base import split_rng
+from engine.datasets.gaussian_mixture import mean_direction, sample_mixture
 from engine.diagnostics.replica import fixed_point, logistic_error, margin, separability_threshold
+from engine.models import Targets, build_learner
 from tests.engine.science import run_one
 from tests.engine.test_science_saglietti import mixture_point
 
@@ -35,12 +40,37 @@ def test_theory_norm_diverges_as_ridge_vanishes_only_below_the_separability_thre
     assert below > 3 and above < 1.5
 
 
-@pytest.mark.parametrize(("rho", "ridge", "alpha"), [(0.2, 1e-3, 2.0), (0.2, 0.1, 4.0)])
-def test_linear_family_matches_theory_within_three_standard_errors(rho, ridge, alpha):
-    """d = 200, 4 seeds; measured |sim − theory| ≤ 0.006 at d = 400 for these settings (docs/science.md)."""
-    errors = [simulated_error(alpha, rho, ridge, 200, seed) for seed in range(4)]
+@pytest.mark.parametrize(("ridge", "alpha", "eta"), [(0.1, 4.0, 1.0), (1e-5, 4.0, 0.5)])
+def test_linear_family_matches_theory_within_three_standard_errors(ridge, alpha, eta):
+    """ρ = 0.2, d = 200, 4 seeds: the dense teacher's setting and the η-sparse baseline's (α/η, Δ/η, λ/η²).
+
+    The curves are the ones the Saglietti point below needs, so each is solved once. docs/science.md
+    tabulates both settings at d = 400 (and the η = 0.5 one at d = 800).
+    """
+    errors = [simulated_error(alpha, 0.2, ridge, 200, seed, eta) for seed in range(4)]
     se = np.std(errors, ddof=1) / math.sqrt(len(errors))
-    assert abs(np.mean(errors) - logistic_error(alpha, rho, 1.0, ridge)) < 3 * se + 0.005
+    assert abs(np.mean(errors) - logistic_error(alpha, 0.2, 1.0, ridge, eta)) < 3 * se + 0.005
+
+
+def fitted(x: np.ndarray, y: np.ndarray, ridge: float, eta: float) -> tuple[np.ndarray, float]:
+    """Weights and bias of the `linear` family's logistic fit."""
+    spec = ModelConfig(model="linear", ridge=ridge, trainable_fraction=eta)
+    learner = build_learner(spec, TrainConfig(loss="cross_entropy"), x.shape[1], 2, 0, "cpu")
+    list(learner.fit(torch.from_numpy(x), Targets(torch.from_numpy(y))))
+    return learner.w[:, 0].numpy(), float(learner.b[0])
+
+
+def test_sparse_model_is_the_dense_problem_on_its_coordinates_over_root_eta():
+    """The η-model (λ, w·x/√d on the first p = ηd coordinates) is the dense model on x_{:p}/√η with λ/η²,
+    weights ηw: the substitution behind `theory_baseline`, since x_{:p}/√η is a p-dimensional mixture
+    with mean v_{:p}/√p (‖v_{:p}‖² ≈ p) and noise Δ/η.
+    """
+    dim, eta, ridge = 60, 0.5, 0.05
+    x, y = sample_mixture(150, mean_direction(0, dim), 0.2, 1.0, split_rng(0, "train"))
+    x = x.astype(np.float64)
+    w, b = fitted(x, y, ridge, eta)
+    w_dense, b_dense = fitted(x[:, : dim // 2] / math.sqrt(eta), y, ridge / eta**2, 1.0)
+    assert np.allclose(w_dense, eta * w, rtol=1e-5, atol=1e-7) and b_dense == pytest.approx(b, abs=1e-6)
 
 
 def test_saglietti_point_stores_theory_roles_and_threshold_markers():
