@@ -180,6 +180,7 @@ class SweepView(PlotView):
             for role in results.roles:
                 for shade_index, second in enumerate(thinned(results.second_values(), MAX_SERIES)):
                     self.pending += self.curve(slot, label, results, role, metric, (shade_index, second))
+        self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
         self.fit_range()
         self.markers = (main, metric)
         self.draw_pending()

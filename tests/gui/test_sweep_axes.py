@@ -133,3 +133,10 @@ def test_a_large_grid_draws_a_few_second_axis_values_a_few_curves_at_a_time(qtbo
     assert f"{MAX_SERIES} of 30 values of data.noise" in view.plot.titleLabel.text
     assert all(len(x) == 30 for name, (x, _) in view.curves().items())
     assert "interpolation threshold" in legend_texts(view), "the markers come once every curve is drawn"
+
+
+def test_a_log_axis_is_labelled_with_the_swept_values(qtbot):
+    view = settled_sweep(qtbot, synthetic_run("teacher.width", [4, 8, 16]))
+    assert view.log_x.isChecked()
+    labels = [label for _, label in view.plot.getAxis("bottom")._tickLevels[0]]
+    assert labels == ["4", "8", "16"]
