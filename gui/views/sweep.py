@@ -31,7 +31,7 @@ DEFAULT_METRIC = "test_error"
 MAX_LABELLED_VALUES = 8
 MAX_SERIES = 8  # curves per role for a second axis; more are unreadable (the heatmap shows every value)
 MAX_SYMBOLS = 60  # beyond this many swept values a curve draws no symbols (they would cover it, and cost)
-CURVES_PER_TURN = 4  # curves added per event-loop turn (about 10 ms each on 2 cores)
+CURVES_PER_TURN = 3  # curves added per event-loop turn (about 5–10 ms each on 2 cores, then a repaint)
 MAX_DRAWN = 250  # beyond this many swept values a curve is drawn as means of neighbouring bins
 
 
@@ -183,7 +183,10 @@ class SweepView(PlotView):
         self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
         self.fit_range()
         self.markers = (main, metric)
-        self.draw_pending()
+        if len(self.pending) <= CURVES_PER_TURN:
+            self.draw_pending()
+        else:  # the axes paint first; the curves follow, a few per event-loop turn
+            QTimer.singleShot(0, self.draw_pending)
 
     def title_of(self, main) -> str:
         title = " vs ".join(label for label, _ in self.states)
