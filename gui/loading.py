@@ -1,6 +1,9 @@
 """Run files read in a worker thread, so opening a big run never freezes the window."""
 
+import gc
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -9,6 +12,31 @@ from superqt.utils import create_worker
 from engine.errors import RunFileError
 from engine.runfile import load_run
 from gui.state import RunState
+
+READERS = {"active": 0}
+READERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while run files are read, then freeze what was read.
+
+    A 10 000-point run is about a million Python objects; a full collection triggered by the reader
+    scans them all while holding the GIL, which froze the window for up to 1.6 s. Frozen objects are
+    never scanned again (they are still freed as usual when the last reference goes).
+    """
+    with READERS_LOCK:
+        READERS["active"] += 1
+        if READERS["active"] == 1:
+            gc.disable()
+    try:
+        yield
+    finally:
+        with READERS_LOCK:
+            READERS["active"] -= 1
+            if READERS["active"] == 0:
+                gc.freeze()
+                gc.enable()
 
 
 def read_states(paths: list[str], wanted: Callable[[], bool]) -> tuple[list, list]:
@@ -50,7 +78,8 @@ class RunLoader(QObject):
         request, paths = self.request, list(paths)
 
         def read() -> tuple:
-            return request, *read_states(paths, lambda: request == self.request)
+            with collector_paused():
+                return request, *read_states(paths, lambda: request == self.request)
 
         worker = create_worker(read, _start_thread=False)
         # a bound method of this QObject: queued to the GUI thread, and dropped if the window is gone

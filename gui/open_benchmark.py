@@ -59,7 +59,12 @@ def main(*names: str) -> int:
         print(f"opened {len(paths)} run files and overlaid them in {seconds:.2f} s")
         print(f"event loop blocked at most {probe.worst * 1000:.0f} ms (10 ms timer)")
         tabs[:] = [i for i in range(window.tabs.count()) if window.tabs.isTabVisible(i)]
-        QTimer.singleShot(0, next_tab)
+        QTimer.singleShot(0, when_read)
+
+    def when_read() -> None:
+        """Time the tabs once no reader thread is left (the last selection may still be read)."""
+        busy = QThreadPool.globalInstance().activeThreadCount() or window.loader.busy
+        QTimer.singleShot(POLL_MS, when_read) if busy else QTimer.singleShot(SETTLE_MS, next_tab)
 
     tabs: list[int] = []
 

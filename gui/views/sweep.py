@@ -31,7 +31,14 @@ DEFAULT_METRIC = "test_error"
 MAX_LABELLED_VALUES = 8
 MAX_SERIES = 8  # curves per role for a second axis; more are unreadable (the heatmap shows every value)
 MAX_SYMBOLS = 60  # beyond this many swept values a curve draws no symbols (they would cover it, and cost)
-CURVES_PER_TURN = 3  # curves added per event-loop turn (about 5–10 ms each on 2 cores, then a repaint)
+TURN_BUDGET = 4.0  # curves added per event-loop turn, by weight: a short curve 1, 100 more values 1 more
+
+
+def weight(curve: tuple) -> float:
+    """What adding and repainting one curve costs, in short curves (about 5–10 ms each on 2 cores)."""
+    return 1.0 + len(curve[0][0]) / 100
+
+
 MAX_DRAWN = 250  # beyond this many swept values a curve is drawn as means of neighbouring bins
 
 
@@ -183,7 +190,7 @@ class SweepView(PlotView):
         self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
         self.fit_range()
         self.markers = (main, metric)
-        if len(self.pending) <= CURVES_PER_TURN:
+        if sum(map(weight, self.pending)) <= TURN_BUDGET:
             self.draw_pending()
         else:  # the axes paint first; the curves follow, a few per event-loop turn
             QTimer.singleShot(0, self.draw_pending)
@@ -199,7 +206,10 @@ class SweepView(PlotView):
 
     def draw_pending(self) -> None:
         """Add the next few curves' items; the markers once every curve is drawn."""
-        batch, self.pending = self.pending[:CURVES_PER_TURN], self.pending[CURVES_PER_TURN:]
+        batch, spent = [], 0.0
+        while self.pending and (not batch or spent + weight(self.pending[0]) <= TURN_BUDGET):
+            spent += weight(self.pending[0])
+            batch.append(self.pending.pop(0))
         for curve in batch:
             self.draw_curve(*curve)
         if self.pending:

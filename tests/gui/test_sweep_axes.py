@@ -123,13 +123,13 @@ def test_no_best_epoch_metric_without_a_validation_split(qtbot):
 def test_a_large_grid_draws_a_few_second_axis_values_a_few_curves_at_a_time(qtbot):
     """A 30 × 30 sweep: eight curves per role (the heatmap shows all), added over several event-loop turns,
     the export still holding every point of every curve drawn."""
-    from gui.views.sweep import CURVES_PER_TURN, MAX_SERIES
+    from gui.views.sweep import MAX_SERIES, TURN_BUDGET
 
     values = [float(v) for v in range(1, 31)]
     view = shown_sweep(qtbot, synthetic_run("teacher.width", values, axis2="data.noise", values2=values))
     assert len(view.pending) == 2 * MAX_SERIES and not role_curves(view), "the curves wait for the event loop"
     qtbot.waitUntil(lambda: bool(role_curves(view)))
-    assert len(role_curves(view)) <= CURVES_PER_TURN, "each turn adds only a few curves"
+    assert len(role_curves(view)) <= TURN_BUDGET, "each turn adds only a few curves"
     qtbot.waitUntil(lambda: not view.pending)
     assert len(role_curves(view)) == 2 * MAX_SERIES
     assert f"{MAX_SERIES} of 30 values of data.noise" in view.plot.titleLabel.text
