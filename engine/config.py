@@ -91,8 +91,12 @@ class DistillConfig(Section):
         "fixed", description="self-distillation: mix predictions with the given labels (fixed) or the last target"
     )
     teachers: int = Field(1, ge=1, le=64, description="number m of independently trained teachers")
-    pool_labels: Literal["random", "ensemble"] = Field(
-        "random", description="with m > 1: a random teacher per example, or the mean of their logits"
+    pool_labels: Literal["random", "per_batch", "ensemble"] = Field(
+        "random",
+        description=(
+            "with m > 1: a random teacher per example, a random teacher per mini-batch drawn each time it is seen "
+            "(gradient-trained students), or the mean of their logits"
+        ),
     )
     student_data: Literal["pool", "labeled", "both"] = Field(
         "pool", description="inputs the student trains on: the pool U, the labeled set S, or both"
@@ -231,11 +235,19 @@ def cross_field_problems(cfg: ExperimentConfig):
     if d.mode == "self" and not FAMILIES[cfg.student.model].gradient:
         gradient = ", ".join(n for n in FAMILIES.names() if FAMILIES[n].gradient)
         yield f"distill.mode = 'self' refines labels during training; student.model must be one of: {gradient}"
+    if per_batch_teachers(d) and not FAMILIES[cfg.student.model].gradient:
+        gradient = ", ".join(n for n in FAMILIES.names() if FAMILIES[n].gradient)
+        yield f"distill.pool_labels = 'per_batch' draws a teacher per mini-batch; student.model must be one of: {gradient}"
     if cfg.train.equal_steps and cfg.train.baseline_epochs:
         yield "train.equal_steps sets the baseline's budget from the student's; leave train.baseline_epochs at 0"
     if cfg.data.dataset == "file" and not cfg.data.path:
         yield "data.dataset = 'file' needs data.path: an .npz or .h5 file with X and y"
     yield from sweep_problems(cfg)
+
+
+def per_batch_teachers(distill: DistillConfig) -> bool:
+    """Whether the student's mini-batches are each labeled by a teacher drawn afresh."""
+    return distill.pool_labels == "per_batch" and distill.teachers > 1 and MODES[distill.mode].needs_teacher_labels
 
 
 def sweep_problems(cfg: ExperimentConfig):

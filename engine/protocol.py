@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from engine.budget import role_train
-from engine.config import ExperimentConfig
+from engine.config import ExperimentConfig, per_batch_teachers
 from engine.datasets import Dataset
 from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets
@@ -27,6 +27,8 @@ from engine.roles import MAIN_ROLES, teacher_role
 from engine.runfile import PointRecord
 from engine.seeds import stream_seed, torch_generator
 from engine.trainers import Consumer, Job, Options
+from engine.trainers.jobs import TeacherDraws
+from engine.trainers.stacked import concat_targets
 
 REGION_GRID = 120
 
@@ -182,8 +184,13 @@ def student_job(group: Group, point: Point, teachers: list[Job]) -> Job:
         refine = Refinement(d.alpha, d.temperature, d.refine)
         return Job(learner, data, data.x_train, Targets(data.y_train), consumer, refine=refine)
     x, n_labeled = group.student_x(point)
-    logits = pool_logits([t.later_logits for t in teachers], d.pool_labels, point.seed)
-    return Job(learner, data, x, student_targets(d, logits, data.y_train[:n_labeled], n_labeled), consumer)
+    labels, logits = data.y_train[:n_labeled], [t.later_logits for t in teachers]
+    if per_batch_teachers(d):
+        # every teacher's targets end to end; each mini-batch is fit to one teacher's rows, drawn afresh
+        targets = concat_targets([student_targets(d, each, labels, n_labeled) for each in logits])
+        return Job(learner, data, x, targets, consumer, draws=TeacherDraws(len(logits), len(x), point.seed))
+    targets = student_targets(d, pool_logits(logits, d.pool_labels, point.seed), labels, n_labeled)
+    return Job(learner, data, x, targets, consumer)
 
 
 def baseline_jobs(group: Group) -> list[Job]:

@@ -1,6 +1,6 @@
 """Gradient-trained families (MLP, 1-D CNN) and the mini-batch trainer they share."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -40,8 +40,18 @@ class GradientLearner(Learner):
         self.device = device
         self.loss = train.loss
 
-    def fit(self, x: torch.Tensor, targets: Targets, refine: Refinement | None = None) -> Iterator[float]:
-        """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each."""
+    def fit(
+        self,
+        x: torch.Tensor,
+        targets: Targets,
+        refine: Refinement | None = None,
+        rows: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> Iterator[float]:
+        """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each.
+
+        `rows` maps a mini-batch's example indices to the rows of `targets` it is fit to (per-batch
+        teachers); by default they are the same.
+        """
         optimizer = make_optimizer(self.module.parameters(), self.train)
         order = self.batch_order()
         n, size = len(x), self.train.batch_size
@@ -51,7 +61,8 @@ class GradientLearner(Learner):
             total = torch.zeros((), device=self.device)
             for start in range(0, n, size):
                 idx = perm[start : start + size]
-                loss = objective(self.module(x[idx]), targets, idx, self.loss).sum()
+                goal = idx if rows is None else rows(idx)
+                loss = objective(self.module(x[idx]), targets, goal, self.loss).sum()
                 optimizer.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 optimizer.step()

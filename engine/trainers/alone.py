@@ -16,8 +16,10 @@ def train_alone(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> 
 
 def fit_alone(job: Job, stop: Callable[[], bool]) -> Fits:
     learner, data = job.learner, job.data
-    fit_labels = job.targets.labels(data.n_classes)
-    fits = learner.fit(job.x, job.targets, job.refine) if job.refine else learner.fit(job.x, job.targets)
+    fit_labels = job.fit_labels(data.n_classes)
+    # only gradient learners take these (config checks refine and per-batch teachers go to one)
+    extra = {"refine": job.refine, "rows": job.draws and job.draws.rows}
+    fits = learner.fit(job.x, job.targets, **{k: v for k, v in extra.items() if v is not None})
     for epoch, loss in enumerate(fits, start=1):
         metrics, test_pred = evaluate(learner, data, job.x, fit_labels)
         yield [Fit(job, epoch, loss, metrics, test_pred)]

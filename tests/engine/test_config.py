@@ -41,6 +41,7 @@ def test_every_shipped_preset_loads_describes_itself_and_round_trips(preset, tmp
         ({"sweep": {"axis": "teacher.width"}}, ["needs at least one value"]),
         ({"run": {"device": "tpu"}}, ["run.device = 'tpu'"]),
         ({"distill": {"mode": "self"}, "student": {"model": "knn"}}, ["self", "mlp"]),
+        ({"distill": {"pool_labels": "per_batch", "teachers": 3}, "student": {"model": "knn"}}, ["per_batch", "mlp"]),
         ({"schema_version": 99}, ["newer DDX"]),
         ({"train": {"equal_steps": True, "baseline_epochs": 5}}, ["train.equal_steps", "baseline_epochs at 0"]),
         ({"sweep": {"seeds": [2**40]}}, ["seeds must be integers from 0 to 2147483647"]),
