@@ -1,6 +1,8 @@
 """The experiment config: one validated model with defaults, descriptions and ranges for every knob."""
 
+import math
 import re
+import typing
 from dataclasses import dataclass
 from typing import Literal
 
@@ -128,27 +130,48 @@ class TrainConfig(Section):
     )
 
 
+SweptValue = float | str  # a number, or one choice of a categorical key
+
+
 @dataclass(frozen=True)
 class Axis:
-    """One swept config key and the values it takes."""
+    """One swept config key and the values it takes: numbers, or the choices of a categorical key."""
 
     key: str
-    values: tuple[float, ...]
+    values: tuple[SweptValue, ...]
+
+    @property
+    def categorical(self) -> bool:
+        return any(isinstance(v, str) for v in self.values)
+
+
+def swept(value) -> SweptValue:
+    """A swept value as stored: a choice stays a string, a number becomes a float."""
+    return value if isinstance(value, str) else float(value)
+
+
+def format_value(value) -> str:
+    """A swept value for people: a choice as it is, a number in its shortest form."""
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def sweep_axes(sweep: dict) -> list[Axis]:
     """The swept axes of a `sweep` section (a dict, as stored in run files): first axis, then second."""
     pairs = ((sweep.get("axis"), sweep.get("values")), (sweep.get("axis2"), sweep.get("values2")))
-    return [Axis(key, tuple(float(v) for v in values or ())) for key, values in pairs if isinstance(key, str) and key]
+    return [Axis(key, tuple(swept(v) for v in values or ())) for key, values in pairs if isinstance(key, str) and key]
 
 
 class SweepConfig(Section):
     """Which config keys vary across the run's points, and over which seeds."""
 
-    axis: str = Field("", description="numeric key swept, e.g. teacher.width; empty = one point")
-    values: list[float] = Field(default_factory=list, description="values of the swept key")
+    axis: str = Field(
+        "", description="key swept: numeric (teacher.width) or a choice (distill.mode); empty = one point"
+    )
+    values: list[float | str] = Field(
+        default_factory=list, description="values of the swept key: numbers, or a choice key's names"
+    )
     axis2: str = Field("", description="optional second swept key (a grid with the first)")
-    values2: list[float] = Field(default_factory=list, description="values of the second swept key")
+    values2: list[float | str] = Field(default_factory=list, description="values of the second swept key")
     seeds: list[int] = Field(
         default_factory=lambda: [0], min_length=1, description="seeds; each point runs once per seed"
     )
@@ -156,6 +179,15 @@ class SweepConfig(Section):
     @property
     def axes(self) -> list["Axis"]:
         return sweep_axes(self.model_dump())
+
+    @field_validator("values", "values2", mode="before")
+    @classmethod
+    def finite(cls, values):
+        # checked before the union of number and name, which would report the bad item twice
+        for i, value in enumerate(values if isinstance(values, list) else ()):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"item {i} is {value}; values must be finite numbers or a choice's names")
+        return values
 
     @field_validator("seeds")
     @classmethod
@@ -255,17 +287,19 @@ def sweep_problems(cfg: ExperimentConfig):
     for axis, values, name in ((s.axis, s.values, "sweep.axis"), (s.axis2, s.values2, "sweep.axis2")):
         if not axis:
             if values:
-                yield f"{name} is empty but its values are set; name a numeric key such as teacher.width"
+                yield f"{name} is empty but its values are set; name a key such as teacher.width"
             continue
-        if axis not in numeric_keys():
-            yield f"{name} = {axis!r} is not a numeric config key; allowed: {', '.join(numeric_keys())}"
+        if axis not in sweepable_keys():
+            yield f"{name} = {axis!r} is not a config key a sweep can vary; allowed: {', '.join(sweepable_keys())}"
             continue
         if not values:
             yield f"{name} = {axis!r} needs at least one value in {name.replace('axis', 'values')}"
+        if len(set(values)) < len(values):
+            yield f"{name.replace('axis', 'values')} repeats a value; each point of {axis} must differ"
         for value in values:
             problem = value_problem(cfg, axis, value)
             if problem:
-                yield f"{name.replace('axis', 'values')} holds {value:g}, invalid for {axis}: {problem}"
+                yield f"{name.replace('axis', 'values')} holds {format_value(value)}, invalid for {axis}: {problem}"
     if s.axis2 and s.axis2 == s.axis:
         yield "sweep.axis2 must differ from sweep.axis"
     if s.axis2 and not s.axis:
@@ -274,15 +308,34 @@ def sweep_problems(cfg: ExperimentConfig):
 
 def numeric_keys() -> list[str]:
     """Dotted names of every int or float field a sweep may vary."""
-    keys = []
-    for section in SECTIONS:
-        if section in ("sweep", "run"):
-            continue
-        model = ExperimentConfig.model_fields[section].annotation
-        for name, field in model.model_fields.items():
-            if field.annotation in (int, float):
-                keys.append(f"{section}.{name}")
-    return keys
+    return [key for key in config_keys() if field_type(key) in (int, float)]
+
+
+def choices(key: str) -> tuple[str, ...]:
+    """The names a categorical (choice) key allows; () for any other key."""
+    kind = field_type(key)
+    if typing.get_origin(kind) is not Literal:
+        return ()
+    return tuple(v for v in typing.get_args(kind) if isinstance(v, str))
+
+
+def categorical_keys() -> list[str]:
+    """Dotted names of every choice field a sweep may vary (distill.mode, teacher.model, …)."""
+    return [key for key in config_keys() if choices(key)]
+
+
+def sweepable_keys() -> list[str]:
+    return numeric_keys() + categorical_keys()
+
+
+def config_keys() -> list[str]:
+    """Dotted names of every field outside the sweep and run sections."""
+    return [
+        f"{section}.{name}"
+        for section in SECTIONS
+        if section not in ("sweep", "run")
+        for name in ExperimentConfig.model_fields[section].annotation.model_fields
+    ]
 
 
 def field_type(key: str) -> type:
@@ -290,8 +343,13 @@ def field_type(key: str) -> type:
     return ExperimentConfig.model_fields[section].annotation.model_fields[name].annotation
 
 
-def value_problem(cfg: ExperimentConfig, key: str, value: float) -> str | None:
+def value_problem(cfg: ExperimentConfig, key: str, value: SweptValue) -> str | None:
     """Why `value` is not allowed for `key`, or None when it is."""
+    allowed = choices(key)
+    if allowed and value not in allowed:
+        return "must be one of " + ", ".join(allowed)
+    if not allowed and isinstance(value, str):
+        return "must be a number"
     if field_type(key) is int and value != int(value):
         return "must be a whole number"
     section, name = key.split(".", 1)
@@ -303,11 +361,13 @@ def value_problem(cfg: ExperimentConfig, key: str, value: float) -> str | None:
     return None
 
 
-def coerce(key: str, value: float) -> int | float:
+def coerce(key: str, value: SweptValue) -> int | float | str:
+    if isinstance(value, str):
+        return value
     return int(value) if field_type(key) is int else float(value)
 
 
-def with_values(cfg: ExperimentConfig, values: dict[str, float]) -> ExperimentConfig:
+def with_values(cfg: ExperimentConfig, values: dict[str, SweptValue]) -> ExperimentConfig:
     """A copy of `cfg` with dotted keys set (values are coerced to each field's type)."""
     raw = cfg.model_dump()
     for key, value in values.items():

@@ -47,7 +47,7 @@ class Point:
 
     index: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
     config: ExperimentConfig
 
 

@@ -37,7 +37,7 @@ class PointResult:
 
     index: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
     final: dict[str, dict[str, float]]
     bayes_error: float | None = None
 
@@ -54,6 +54,11 @@ class PointResult:
     def final_value(self, role: str, metric: str) -> float:
         """The role's final `metric`; NaN when the role or the metric is missing."""
         return self.final.get(role, {}).get(metric, math.nan)
+
+
+def axis_position(axis: Axis, value) -> float:
+    """Where a swept value sits on its axis: the number itself, or a choice's place in the sweep (0, 1, …)."""
+    return float(axis.values.index(value)) if axis.categorical else float(value)
 
 
 def group_by(points: list[PointResult], keys: list[str]) -> dict[tuple, list[PointResult]]:
@@ -123,16 +128,18 @@ class Results:
         """The points grouped by their swept values: one group per cell of the grid, seeds together."""
         return group_by(self.points, self.keys)
 
-    def second_values(self) -> list[float | None]:
+    def second_values(self) -> list[float | str | None]:
         """The second-axis values the sweep draws one curve for; [None] when it has fewer than two."""
         if len(self.axes) < 2 or len(self.axes[1].values) < 2:
             return [None]
         return list(self.axes[1].values)
 
     def sweep_stats(
-        self, role: str, metric: str = "test_error", second: float | None = None
+        self, role: str, metric: str = "test_error", second: float | str | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """First-axis values, mean and std over seeds of the role's final metric, sorted by axis value.
+
+        A categorical first axis gives each choice's place in the sweep's order (see `axis_position`).
 
         With `second`, only the points at that value of the second axis; without, every point (so a
         second axis is pooled). Non-finite values (a reference role's unpredicted metrics) are left out.
@@ -144,7 +151,7 @@ class Results:
         for (value,), points in group_by(chosen, self.keys[:1]).items():
             finite = [v for v in (p.final_value(role, metric) for p in points) if np.isfinite(v)]
             if finite:
-                found[value] = finite
+                found[axis_position(self.axes[0], value)] = finite
         xs = np.array(sorted(found), dtype=float)
         return xs, np.array([np.mean(found[x]) for x in xs]), np.array([np.std(found[x]) for x in xs])
 

@@ -64,3 +64,8 @@ def shade(color: str, index: int, count: int) -> str:
     rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
     mixed = [round(c + (target - c) * abs(amount)) for c in rgb]
     return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def side_by_side(index: int, count: int, spread: float = 0.5) -> float:
+    """How far series `index` of `count` sits from a choice's place, so that the series stand side by side."""
+    return 0.0 if count < 2 else spread * (index / (count - 1) - 0.5)

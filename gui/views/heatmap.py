@@ -3,6 +3,8 @@
 import numpy as np
 import pyqtgraph as pg
 
+from engine.config import format_value
+from engine.results import axis_position
 from engine.roles import MAIN_ROLES
 from gui.views.base import PlotView, new_plot
 from gui.views.hover import CellHover, cell_value
@@ -53,7 +55,7 @@ class HeatmapView(PlotView):
             low, high = float(finite.min()), float(finite.max())
             self.colorbar.setLevels((low, high if high > low else low + 1e-3))
         for side, axis in zip(("bottom", "left"), state.results.axes, strict=True):
-            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(axis.values)]
+            ticks = [(i + 0.5, format_value(v)) for i, v in enumerate(axis.values)]
             self.plot.getAxis(side).setTicks([ticks])
 
     def describe(self, column: int, row: int) -> str:
@@ -63,7 +65,8 @@ class HeatmapView(PlotView):
         if state is None or value is None:
             return ""
         (first, second), role = state.results.axes, self.role.currentText()
-        return f"{first.key} = {first.values[column]:g} · {second.key} = {second.values[row]:g}\n{role} test error {value:.3f}"
+        at = f"{first.key} = {format_value(first.values[column])} · {second.key} = {format_value(second.values[row])}"
+        return f"{at}\n{role} test error {value:.3f}"
 
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each row of the grid (one first-axis value) as a curve over the second axis."""
@@ -73,4 +76,5 @@ class HeatmapView(PlotView):
         first, second = state.results.axes
         role = self.role.currentText()
         rows = zip(first.values, self.values, strict=True)
-        return {f"{role}.test_error[{first.key}={v:g}]": (np.asarray(second.values), row) for v, row in rows}
+        xs = np.array([axis_position(second, v) for v in second.values])  # a choice: its place on the axis
+        return {f"{role}.test_error[{first.key}={format_value(v)}]": (xs, row) for v, row in rows}

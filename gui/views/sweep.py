@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
+from engine.config import format_value
 from engine.roles import is_model_role
 from gui.palette import (
     BAYES_COLOR,
@@ -17,6 +18,7 @@ from gui.palette import (
     role_color,
     role_label,
     shade,
+    side_by_side,
     sweep_axis_label,
 )
 from gui.views.base import PlotView, new_plot
@@ -59,9 +61,16 @@ def series_symbol(index: int) -> str:
     return SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
 
 
-def series_key(role: str, results, second: float | None) -> str:
+def series_key(role: str, results, second: float | str | None) -> str:
     """A curve's name in the CSV export: 'teacher', or 'teacher[data.noise=0.2]' per second-axis value."""
-    return role if second is None else f"{role}[{results.keys[1]}={second:g}]"
+    return role if second is None else f"{role}[{results.keys[1]}={format_value(second)}]"
+
+
+def bottom_ticks(axis, use_log: bool) -> list | None:
+    """The x axis's labelled ticks: a choice's name at its place, log ticks, or pyqtgraph's own (None)."""
+    if axis.categorical:
+        return [[(float(i), format_value(v)) for i, v in enumerate(axis.values)]]
+    return [log_ticks(axis.values)] if use_log else None
 
 
 class SweepView(PlotView):
@@ -70,7 +79,8 @@ class SweepView(PlotView):
     A second sweep axis gets one curve per value and role, in shades of the role colour with their
     own symbols, its band spanning seeds only. Closed-form reference roles (theory, ridgeless,
     Bayes-optimal errors) are dashed; a run holding them opens on the metric they predict. When the
-    first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
+    first axis is a choice (distill.mode, …), the choices stand side by side, each role a point with
+    its seed bar. When the first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
     where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the data
     know it.
     """
@@ -96,6 +106,7 @@ class SweepView(PlotView):
         self.bayes = pg.InfiniteLine(angle=0, pen=pg.mkPen(BAYES_COLOR, width=2, style=Qt.PenStyle.DotLine))
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.bands: list[pg.FillBetweenItem] = []
+        self.bars: list[pg.ErrorBarItem] = []
         self.use_log = False
         self.chosen = ""
 
@@ -134,7 +145,7 @@ class SweepView(PlotView):
     def redraw(self) -> None:
         self.plot.clear()
         self.plot.legend.clear()
-        self.series, self.bands = {}, []
+        self.series, self.bands, self.bars = {}, [], []
         metric = self.update_metrics()
         self.use_log = self.log_x.isChecked() and self.positive_axis()
         self.plot.setLogMode(x=self.use_log, y=False)
@@ -151,7 +162,7 @@ class SweepView(PlotView):
                 for shade_index, second in enumerate(results.second_values()):
                     self.draw_role(slot, label, results, role, metric, (shade_index, second))
         self.draw_markers(main, metric)
-        self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
+        self.plot.getAxis("bottom").setTicks(bottom_ticks(main.axes[0], self.use_log))
         self.fit_range()
 
     def fit_range(self) -> None:
@@ -167,10 +178,14 @@ class SweepView(PlotView):
         x = np.log10(xs) if self.use_log else xs
         if high <= low:
             low, high = low - 0.01, high + 0.01
-        self.plot.getViewBox().setRange(xRange=(x.min(), x.max()), yRange=(low, high), padding=0.08)
+        # choices stand side by side around their places: leave them half a place each side
+        margin = 0.5 if self.states[0][1].results.axes[0].categorical else 0.0
+        x_range = (x.min() - margin, x.max() + margin)
+        self.plot.getViewBox().setRange(xRange=x_range, yRange=(low, high), padding=0.08)
 
     def positive_axis(self) -> bool:
-        return all(min(s.results.axes[0].values, default=1) > 0 for _, s in self.states if s.results.axes)
+        axes = [s.results.axes[0] for _, s in self.states if s.results.axes]
+        return all(not a.categorical and min(a.values, default=1) > 0 for a in axes)
 
     def draw_role(self, slot: int, label: str, results, role: str, metric: str, series: tuple) -> None:
         """One role's curve and seed band; `series` is (index, value) of the second axis, value None
@@ -182,19 +197,37 @@ class SweepView(PlotView):
         count = len(results.second_values())
         color = shade(role_color(role), index, count)
         reference = not is_model_role(role)
-        style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
-        curve = role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {second:g}"
+        curve = (
+            role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {format_value(second)}"
+        )
         name = curve if len(self.states) == 1 else f"{curve} · {label}"
+        symbol = series_symbol(index) if second is not None else (None if reference else "o")
+        if results.axes[0].categorical:
+            order = (slot * len(results.roles) + results.roles.index(role)) * count + index
+            shift = side_by_side(order, len(self.states) * len(results.roles) * count)
+            self.draw_points(xs + shift, mean, std, color, symbol or "o", name)
+        else:
+            style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
+            self.draw_curve(xs, mean, std, pg.mkPen(color, width=2, style=style), symbol, name)
+        key = f"{label}.{series_key(role, results, second)}.{metric}"
+        self.series[f"{key}_mean"] = (xs, mean)
+        self.series[f"{key}_std"] = (xs, std)
+
+    def draw_curve(self, xs, mean, std, pen, symbol: str | None, name: str) -> None:
+        """A numeric axis: the mean as a line through the swept values, the seeds' spread as a band."""
+        color = pen.color().name()
         if std.any():
             fill = band(np.log10(xs) if self.use_log else xs, mean - std, mean + std, color)
             self.plot.addItem(fill)
             self.bands.append(fill)
-        pen = pg.mkPen(color, width=2, style=style)
-        symbol = series_symbol(index) if second is not None else (None if reference else "o")
         self.plot.plot(xs, mean, pen=pen, symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
-        key = f"{label}.{series_key(role, results, second)}.{metric}"
-        self.series[f"{key}_mean"] = (xs, mean)
-        self.series[f"{key}_std"] = (xs, std)
+
+    def draw_points(self, xs, mean, std, color: str, symbol: str, name: str) -> None:
+        """Choices side by side: a point per choice with its seed bar (mean ± std), no line between them."""
+        bars = pg.ErrorBarItem(x=xs, y=mean, height=2 * std, beam=0.04, pen=pg.mkPen(color, width=2))
+        self.plot.addItem(bars)
+        self.bars.append(bars)
+        self.plot.plot(xs, mean, pen=None, symbol=symbol, symbolSize=9, symbolBrush=color, name=name)
 
     def draw_markers(self, results, metric: str) -> None:
         threshold = results.interpolation_threshold()
