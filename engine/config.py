@@ -93,11 +93,11 @@ class DistillConfig(Section):
         "fixed", description="self-distillation: mix predictions with the given labels (fixed) or the last target"
     )
     teachers: int = Field(1, ge=1, le=64, description="number m of independently trained teachers")
-    pool_labels: Literal["random", "per_batch", "ensemble"] = Field(
+    pool_labels: Literal["random", "per_batch", "ensemble", "single"] = Field(
         "random",
         description=(
             "with m > 1: a random teacher per example, a random teacher per mini-batch drawn each time it is seen "
-            "(gradient-trained students), or the mean of their logits"
+            "(gradient-trained students), or the mean of their logits; single: one teacher (ignores distill.teachers)"
         ),
     )
     student_data: Literal["pool", "labeled", "both"] = Field(
@@ -275,6 +275,14 @@ def cross_field_problems(cfg: ExperimentConfig):
     if cfg.data.dataset == "file" and not cfg.data.path:
         yield "data.dataset = 'file' needs data.path: an .npz or .h5 file with X and y"
     yield from sweep_problems(cfg)
+
+
+def teacher_count(distill: DistillConfig) -> int:
+    """How many teachers a point trains: none for self-distillation (its student refines S's labels
+    itself), one with pool_labels = 'single', else distill.teachers."""
+    if distill.mode == "self":
+        return 0
+    return 1 if distill.pool_labels == "single" else distill.teachers
 
 
 def per_batch_teachers(distill: DistillConfig) -> bool:

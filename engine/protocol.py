@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from engine.budget import role_train
-from engine.config import ExperimentConfig, per_batch_teachers
+from engine.config import ExperimentConfig, per_batch_teachers, teacher_count
 from engine.datasets import Dataset
 from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets
@@ -128,8 +128,8 @@ class Group:
 
 
 def teachers_of(cfg: ExperimentConfig) -> int:
-    """How many teachers a point trains: none for self-distillation, whose student refines S's labels itself."""
-    return 0 if cfg.distill.mode == "self" else cfg.distill.teachers
+    """How many teachers a point trains (see `teacher_count`)."""
+    return teacher_count(cfg.distill)
 
 
 def train_group(points: list[Point], datasets: dict, device, total: int, stop: Callable[[], bool]) -> Generator:
@@ -229,9 +229,7 @@ def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> 
     if how == "bootstrap":
         return torch.randint(n, (n,), generator=torch_generator(seed, f"teacher-data/{m}")).to(device)
     return (
-        torch.randperm(n, generator=torch_generator(seed, "teacher-data"))
-        .tensor_split(cfg.distill.teachers)[m]
-        .to(device)
+        torch.randperm(n, generator=torch_generator(seed, "teacher-data")).tensor_split(teachers_of(cfg))[m].to(device)
     )
 
 

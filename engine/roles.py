@@ -13,6 +13,8 @@ REFERENCES = {
     "theory": "asymptotic excess risk of min-norm least squares (Hastie et al.)",
     "bayes_teacher": "Bayes-optimal test error of a teacher seeing every feature (Gaussian mixture)",
     "bayes_student": "Bayes-optimal test error of the η-sparse student (Gaussian mixture)",
+    "noise_rate": "the label noise rate: a 1-NN teacher's clean test error tends to it on separable classes",
+    "cover_hart": "Cover–Hart bound ε + (1 − 2ε)·2R*(1 − R*) on a 1-NN teacher's asymptotic clean test error",
 }
 
 

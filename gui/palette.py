@@ -13,6 +13,8 @@ REFERENCE_COLORS = {
     "ridgeless": "#9467bd",
     "bayes_teacher": "#17becf",
     "bayes_student": "#e377c2",
+    "noise_rate": "#bcbd22",
+    "cover_hart": "#393b79",
 }
 OTHER_REFERENCE_COLOR = "#8c564b"
 BAYES_COLOR = "#7f7f7f"
