@@ -363,10 +363,12 @@ def value_problem(cfg: ExperimentConfig, key: str, value: SweptValue) -> str | N
     section, name = key.split(".", 1)
     part = getattr(cfg, section)
     try:
-        type(part).model_validate({**part.model_dump(), name: coerce(key, value)})
+        changed = type(part).model_validate({**part.model_dump(), name: coerce(key, value)})
     except ValidationError as exc:
         return explain(exc.errors()[0])
-    return None
+    # the value may not go with the rest of the config (distill.mode = 'self' with a k-NN student)
+    point = cfg.model_copy(update={section: changed, "sweep": SweepConfig()})
+    return next(cross_field_problems(point), None)
 
 
 def coerce(key: str, value: SweptValue) -> int | float | str:

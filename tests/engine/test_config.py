@@ -40,6 +40,10 @@ def test_every_shipped_preset_loads_describes_itself_and_round_trips(preset, tmp
         ({"sweep": {"axis": "distill.mode", "values": ["hard", "magic"]}}, ["holds magic", "hard, soft, self"]),
         ({"sweep": {"axis": "teacher.width", "values": ["wide"]}}, ["holds wide", "must be a number"]),
         ({"sweep": {"axis": "teacher.width", "values": [4, 4]}}, ["repeats a value"]),
+        (
+            {"sweep": {"axis": "distill.mode", "values": ["hard", "self"]}, "student": {"model": "knn"}},
+            ["sweep.values holds self, invalid for distill.mode", "mlp"],
+        ),
         ({"sweep": {"axis": "teacher.width", "values": [8, 0]}}, ["holds 0", "≥ 1"]),
         ({"sweep": {"axis": "teacher.width", "values": [2.5]}}, ["whole number"]),
         ({"sweep": {"axis": "teacher.width"}}, ["needs at least one value"]),
