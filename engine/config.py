@@ -3,12 +3,12 @@
 import math
 import re
 import typing
-from dataclasses import dataclass
 from typing import Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.axes import Axis, SweptValue, format_value, sweep_axes
 from engine.datasets import DATASETS, NOISE_KINDS
 from engine.distill import MODES
 from engine.errors import ConfigError
@@ -128,37 +128,6 @@ class TrainConfig(Section):
     ntk_points: int = Field(
         0, ge=0, le=2000, description="training inputs of the empirical-NTK diagnostic of the baseline; 0 = off"
     )
-
-
-SweptValue = float | str  # a number, or one choice of a categorical key
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One swept config key and the values it takes: numbers, or the choices of a categorical key."""
-
-    key: str
-    values: tuple[SweptValue, ...]
-
-    @property
-    def categorical(self) -> bool:
-        return any(isinstance(v, str) for v in self.values)
-
-
-def swept(value) -> SweptValue:
-    """A swept value as stored: a choice stays a string, a number becomes a float."""
-    return value if isinstance(value, str) else float(value)
-
-
-def format_value(value) -> str:
-    """A swept value for people: a choice as it is, a number in its shortest form."""
-    return value if isinstance(value, str) else f"{value:g}"
-
-
-def sweep_axes(sweep: dict) -> list[Axis]:
-    """The swept axes of a `sweep` section (a dict, as stored in run files): first axis, then second."""
-    pairs = ((sweep.get("axis"), sweep.get("values")), (sweep.get("axis2"), sweep.get("values2")))
-    return [Axis(key, tuple(swept(v) for v in values or ())) for key, values in pairs if isinstance(key, str) and key]
 
 
 class SweepConfig(Section):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from engine.config import sweep_axes, swept
+from engine.axes import sweep_axes, swept
 from engine.runfile import RunData, load_run
 
 

@@ -7,7 +7,7 @@ from functools import cached_property
 import h5py
 import numpy as np
 
-from engine.config import sweep_axes
+from engine.axes import sweep_axes
 from engine.roles import ordered
 
 # Swept choices are stored as fixed-length UTF-8 (variable-length strings refuse checksums); config choice

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.config import Axis, sweep_axes
+from engine.axes import Axis, sweep_axes
 from engine.roles import is_model_role, ordered
 
 # A teacher interpolates S when it misfits at most this share of it (one example in 500), noisy labels

@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from engine.config import format_value
+from engine.axes import format_value
 from engine.errors import OutputError
 from engine.results import Results
 from engine.roles import is_model_role

@@ -3,7 +3,7 @@
 import numpy as np
 import pyqtgraph as pg
 
-from engine.config import format_value
+from engine.axes import format_value
 from engine.results import axis_position
 from engine.roles import MAIN_ROLES
 from gui.views.base import PlotView, new_plot

@@ -3,7 +3,7 @@
 import numpy as np
 import pyqtgraph as pg
 
-from engine.config import format_value
+from engine.axes import format_value
 from gui.views.base import PlotView
 from gui.views.matrix import MatrixPlot
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
-from engine.config import format_value
+from engine.axes import format_value
 from engine.roles import is_model_role
 from gui.palette import (
     BAYES_COLOR,
