@@ -37,7 +37,6 @@ def column(group: h5py.Group, name: str, tail: tuple, dtype, rows: int, descript
         return group[name]
     floating = np.issubdtype(np.dtype(dtype), np.floating)
     fill = math.nan if floating else None if dtype is TEXT else 0  # text fills with ''
-
     data = group.create_dataset(
         name,
         shape=(rows, *tail),
