@@ -185,6 +185,8 @@ class GroupSaving(Saving):
         for job, state in zip(jobs, saved["jobs"], strict=True):
             job.diverged_at = state["diverged_at"]
             job.best = None if state["best"] is None else BestEpoch(**state["best"])
+            if job.draws is not None:
+                job.draws.generator.set_state(state["draws"].cpu())
             if state["done"]:
                 restore_plain(job.learner, state["learner"])
                 job.later_logits, job.done = state["later_logits"], True
@@ -222,4 +224,5 @@ def job_state(job: Job) -> dict:
         "later_logits": job.later_logits,
         "learner": plain_state(job.learner) if job.done else None,
         "best": None if job.best is None else vars(job.best),
+        "draws": None if job.draws is None else job.draws.generator.get_state(),
     }

@@ -1,7 +1,7 @@
 """The run file's columnar point table (format 5): one row per point in resizable, chunked datasets.
 
     /points/index, /points/seed                (N,)    int64
-    /points/values/<axis>                      (N,)    float64   swept values
+    /points/values/<axis>                      (N,)    float64   swept values (UTF-8 strings on a choice axis)
     /points/scalars/<name>                     (N,)    float64   per-point attributes (elapsed_s, …), NaN where absent
     /points/roles/<role>/epochs                (N,)    int32     epochs recorded (0: the point has no such role)
     /points/roles/<role>/diverged_epoch        (N,)    int32     0: did not diverge
@@ -19,7 +19,7 @@ import math
 import h5py
 import numpy as np
 
-from engine.records import PointRecord
+from engine.records import TEXT, PointRecord
 from engine.roles import role_kind
 
 CHUNK_BYTES = 1 << 16  # chunks of about 64 KiB: an append rewrites at most one chunk per column
@@ -37,7 +37,7 @@ def column(group: h5py.Group, name: str, tail: tuple, dtype, rows: int, descript
     if name in group:
         return group[name]
     floating = np.issubdtype(np.dtype(dtype), np.floating)
-    fill = math.nan if floating else 0
+    fill = math.nan if floating else None if dtype is TEXT else 0  # text fills with ''
     data = group.create_dataset(
         name,
         shape=(rows, *tail),
@@ -87,10 +87,12 @@ def numeric(attrs: dict) -> dict[str, float]:
 
 
 def scalars(group: h5py.Group, start: int, rows: int, dicts: list[dict]) -> None:
+    """One column per key: numbers as float64 (NaN where absent), strings (a swept choice) as text ('')."""
     for name in sorted({k for d in dicts for k in d}):
-        data = column(group, name, (), np.float64, start)
+        text = any(isinstance(d.get(name), str) for d in dicts)
+        data = column(group, name, (), TEXT if text else np.float64, start)
         grow(data, rows)
-        data[start:rows] = [d.get(name, math.nan) for d in dicts]
+        data[start:rows] = [d.get(name, "" if text else math.nan) for d in dicts]
 
 
 def write_role(group: h5py.Group, role: str, start: int, points: list[PointRecord], descriptions: dict) -> None:
@@ -210,9 +212,16 @@ def row_record(row: int, index: int, seed: int, values, extra, roles, arrays) ->
         if diverged_at[row]:
             diverged[role] = int(diverged_at[row])
     kept = {name: data[row] for name, (data, present) in arrays.items() if present[row]}
-    point_values = {k: float(v[row]) for k, v in values.items() if not math.isnan(v[row])}
+    point_values = {k: stored_value(v[row]) for k, v in values.items() if stored_value(v[row]) is not None}
     attrs = {k: float(v[row]) for k, v in extra.items() if not math.isnan(v[row])}
     return PointRecord(index, seed, point_values, curves, kept, attrs, diverged)
+
+
+def stored_value(value) -> float | str | None:
+    """A swept value as read back: a choice's text, a number, or None where the point has none."""
+    if isinstance(value, bytes | str):
+        return (value.decode() if isinstance(value, bytes) else value) or None
+    return None if math.isnan(value) else float(value)
 
 
 @functools.cache

@@ -39,7 +39,7 @@ class Margin:
 class Comparison:
     """One swept value (or the single point), averaged over its seeds."""
 
-    values: dict[str, float]
+    values: dict[str, float | str]
     seeds: int
     test_error: dict[str, float]
     best_test_error: dict[str, float]
@@ -53,7 +53,7 @@ def comparisons(results: Results) -> list[Comparison]:
     return [comparison(dict(zip(results.keys, key, strict=True)), points) for key, points in results.by_value().items()]
 
 
-def comparison(values: dict[str, float], points: list[PointResult]) -> Comparison:
+def comparison(values: dict[str, float | str], points: list[PointResult]) -> Comparison:
     """The points of one swept value (its seeds) compared.
 
     `over_final`: baseline's final test error − student's; `over_best`: baseline's test error at its

@@ -1,12 +1,14 @@
 """The experiment config: one validated model with defaults, descriptions and ranges for every knob."""
 
+import math
 import re
-from dataclasses import dataclass
+import typing
 from typing import Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.axes import Axis, SweptValue, format_value, sweep_axes
 from engine.datasets import DATASETS, NOISE_KINDS
 from engine.datasets.image_files import LAYOUTS
 from engine.distill import MODES
@@ -106,8 +108,12 @@ class DistillConfig(Section):
         "fixed", description="self-distillation: mix predictions with the given labels (fixed) or the last target"
     )
     teachers: int = Field(1, ge=1, le=64, description="number m of independently trained teachers")
-    pool_labels: Literal["random", "ensemble"] = Field(
-        "random", description="with m > 1: a random teacher per example, or the mean of their logits"
+    pool_labels: Literal["random", "per_batch", "ensemble", "single"] = Field(
+        "random",
+        description=(
+            "with m > 1: a random teacher per example, a random teacher per mini-batch drawn each time it is seen "
+            "(gradient-trained students), or the mean of their logits; single: one teacher (ignores distill.teachers)"
+        ),
     )
     student_data: Literal["pool", "labeled", "both"] = Field(
         "pool", description="inputs the student trains on: the pool U, the labeled set S, or both"
@@ -147,27 +153,17 @@ class TrainConfig(Section):
     )
 
 
-@dataclass(frozen=True)
-class Axis:
-    """One swept config key and the values it takes."""
-
-    key: str
-    values: tuple[float, ...]
-
-
-def sweep_axes(sweep: dict) -> list[Axis]:
-    """The swept axes of a `sweep` section (a dict, as stored in run files): first axis, then second."""
-    pairs = ((sweep.get("axis"), sweep.get("values")), (sweep.get("axis2"), sweep.get("values2")))
-    return [Axis(key, tuple(float(v) for v in values or ())) for key, values in pairs if isinstance(key, str) and key]
-
-
 class SweepConfig(Section):
     """Which config keys vary across the run's points, and over which seeds."""
 
-    axis: str = Field("", description="numeric key swept, e.g. teacher.width; empty = one point")
-    values: list[float] = Field(default_factory=list, description="values of the swept key")
+    axis: str = Field(
+        "", description="key swept: numeric (teacher.width) or a choice (distill.mode); empty = one point"
+    )
+    values: list[float | str] = Field(
+        default_factory=list, description="values of the swept key: numbers, or a choice key's names"
+    )
     axis2: str = Field("", description="optional second swept key (a grid with the first)")
-    values2: list[float] = Field(default_factory=list, description="values of the second swept key")
+    values2: list[float | str] = Field(default_factory=list, description="values of the second swept key")
     seeds: list[int] = Field(
         default_factory=lambda: [0], min_length=1, description="seeds; each point runs once per seed"
     )
@@ -175,6 +171,15 @@ class SweepConfig(Section):
     @property
     def axes(self) -> list["Axis"]:
         return sweep_axes(self.model_dump())
+
+    @field_validator("values", "values2", mode="before")
+    @classmethod
+    def finite(cls, values):
+        # checked before the union of number and name, which would report the bad item twice
+        for i, value in enumerate(values if isinstance(values, list) else ()):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"item {i} is {value}; values must be finite numbers or a choice's names")
+        return values
 
     @field_validator("seeds")
     @classmethod
@@ -259,6 +264,9 @@ def cross_field_problems(cfg: ExperimentConfig):
         yield f"distill.mode = 'self' refines labels during training; student.model must be one of: {gradient}"
     if d.teacher_checkpoint == "best" and MODES[d.mode].needs_teacher_labels and cfg.data.n_val == 0:
         yield "distill.teacher_checkpoint = 'best' picks the teacher's epoch on the validation split; set data.n_val > 0"
+    if per_batch_teachers(d) and not FAMILIES[cfg.student.model].gradient:
+        gradient = ", ".join(n for n in FAMILIES.names() if FAMILIES[n].gradient)
+        yield f"distill.pool_labels = 'per_batch' draws a teacher per mini-batch; student.model must be one of: {gradient}"
     if cfg.train.equal_steps and cfg.train.baseline_epochs:
         yield "train.equal_steps sets the baseline's budget from the student's; leave train.baseline_epochs at 0"
     if cfg.data.dataset == "file" and not cfg.data.path:
@@ -282,22 +290,37 @@ def image_problems(cfg: ExperimentConfig):
             yield f"{role}.model = 'resnet18' needs images; data.dataset must be one of: {', '.join(IMAGE_DATASETS)}"
 
 
+def teacher_count(distill: DistillConfig) -> int:
+    """How many teachers a point trains: none for self-distillation (its student refines S's labels
+    itself), one with pool_labels = 'single', else distill.teachers."""
+    if distill.mode == "self":
+        return 0
+    return 1 if distill.pool_labels == "single" else distill.teachers
+
+
+def per_batch_teachers(distill: DistillConfig) -> bool:
+    """Whether the student's mini-batches are each labeled by a teacher drawn afresh."""
+    return distill.pool_labels == "per_batch" and distill.teachers > 1 and MODES[distill.mode].needs_teacher_labels
+
+
 def sweep_problems(cfg: ExperimentConfig):
     s = cfg.sweep
     for axis, values, name in ((s.axis, s.values, "sweep.axis"), (s.axis2, s.values2, "sweep.axis2")):
         if not axis:
             if values:
-                yield f"{name} is empty but its values are set; name a numeric key such as teacher.width"
+                yield f"{name} is empty but its values are set; name a key such as teacher.width"
             continue
-        if axis not in numeric_keys():
-            yield f"{name} = {axis!r} is not a numeric config key; allowed: {', '.join(numeric_keys())}"
+        if axis not in sweepable_keys():
+            yield f"{name} = {axis!r} is not a config key a sweep can vary; allowed: {', '.join(sweepable_keys())}"
             continue
         if not values:
             yield f"{name} = {axis!r} needs at least one value in {name.replace('axis', 'values')}"
+        if len(set(values)) < len(values):
+            yield f"{name.replace('axis', 'values')} repeats a value; each point of {axis} must differ"
         for value in values:
             problem = value_problem(cfg, axis, value)
             if problem:
-                yield f"{name.replace('axis', 'values')} holds {value:g}, invalid for {axis}: {problem}"
+                yield f"{name.replace('axis', 'values')} holds {format_value(value)}, invalid for {axis}: {problem}"
     if s.axis2 and s.axis2 == s.axis:
         yield "sweep.axis2 must differ from sweep.axis"
     if s.axis2 and not s.axis:
@@ -306,15 +329,34 @@ def sweep_problems(cfg: ExperimentConfig):
 
 def numeric_keys() -> list[str]:
     """Dotted names of every int or float field a sweep may vary."""
-    keys = []
-    for section in SECTIONS:
-        if section in ("sweep", "run"):
-            continue
-        model = ExperimentConfig.model_fields[section].annotation
-        for name, field in model.model_fields.items():
-            if field.annotation in (int, float):
-                keys.append(f"{section}.{name}")
-    return keys
+    return [key for key in config_keys() if field_type(key) in (int, float)]
+
+
+def choices(key: str) -> tuple[str, ...]:
+    """The names a categorical (choice) key allows; () for any other key."""
+    kind = field_type(key)
+    if typing.get_origin(kind) is not Literal:
+        return ()
+    return tuple(v for v in typing.get_args(kind) if isinstance(v, str))
+
+
+def categorical_keys() -> list[str]:
+    """Dotted names of every choice field a sweep may vary (distill.mode, teacher.model, …)."""
+    return [key for key in config_keys() if choices(key)]
+
+
+def sweepable_keys() -> list[str]:
+    return numeric_keys() + categorical_keys()
+
+
+def config_keys() -> list[str]:
+    """Dotted names of every field outside the sweep and run sections."""
+    return [
+        f"{section}.{name}"
+        for section in SECTIONS
+        if section not in ("sweep", "run")
+        for name in ExperimentConfig.model_fields[section].annotation.model_fields
+    ]
 
 
 def field_type(key: str) -> type:
@@ -322,24 +364,33 @@ def field_type(key: str) -> type:
     return ExperimentConfig.model_fields[section].annotation.model_fields[name].annotation
 
 
-def value_problem(cfg: ExperimentConfig, key: str, value: float) -> str | None:
+def value_problem(cfg: ExperimentConfig, key: str, value: SweptValue) -> str | None:
     """Why `value` is not allowed for `key`, or None when it is."""
+    allowed = choices(key)
+    if allowed and value not in allowed:
+        return "must be one of " + ", ".join(allowed)
+    if not allowed and isinstance(value, str):
+        return "must be a number"
     if field_type(key) is int and value != int(value):
         return "must be a whole number"
     section, name = key.split(".", 1)
     part = getattr(cfg, section)
     try:
-        type(part).model_validate({**part.model_dump(), name: coerce(key, value)})
+        changed = type(part).model_validate({**part.model_dump(), name: coerce(key, value)})
     except ValidationError as exc:
         return explain(exc.errors()[0])
-    return None
+    # the value may not go with the rest of the config (distill.mode = 'self' with a k-NN student)
+    point = cfg.model_copy(update={section: changed, "sweep": SweepConfig()})
+    return next(cross_field_problems(point), None)
 
 
-def coerce(key: str, value: float) -> int | float:
+def coerce(key: str, value: SweptValue) -> int | float | str:
+    if isinstance(value, str):
+        return value
     return int(value) if field_type(key) is int else float(value)
 
 
-def with_values(cfg: ExperimentConfig, values: dict[str, float]) -> ExperimentConfig:
+def with_values(cfg: ExperimentConfig, values: dict[str, SweptValue]) -> ExperimentConfig:
     """A copy of `cfg` with dotted keys set (values are coerced to each field's type)."""
     raw = cfg.model_dump()
     for key, value in values.items():

@@ -19,7 +19,7 @@ class PointStarted:
     index: int
     total: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class PointFinished:
 
     index: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
     final: dict[str, dict[str, float]]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, float] = field(default_factory=dict)

@@ -44,6 +44,7 @@ class DeviceData:
     n_classes: int
     transition: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    bayes_error: float | None = None
 
     @classmethod
     def from_dataset(cls, data: Dataset, device: torch.device) -> "DeviceData":
@@ -62,6 +63,7 @@ class DeviceData:
             data.n_classes,
             data.transition,
             data.info,
+            data.bayes_error,
         )
 
 

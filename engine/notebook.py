@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from engine.config import sweep_axes
+from engine.axes import sweep_axes, swept
 from engine.runfile import RunData, load_run
 
 
@@ -76,7 +76,7 @@ class Run:
         coords = {axis.key: list(axis.values) for axis in axes} | {"seed": seeds, "epoch": epochs}
         values = np.full([len(c) for c in coords.values()], np.nan)
         for p in stored:
-            at = tuple(coords[a.key].index(float(p.values[a.key])) for a in axes) + (seeds.index(p.seed),)
+            at = tuple(coords[a.key].index(swept(p.values[a.key])) for a in axes) + (seeds.index(p.seed),)
             series = p.curves[role]
             values[at][np.searchsorted(epochs, series["epoch"].astype(int))] = series[metric]
         return xr.DataArray(

@@ -7,7 +7,7 @@ import time
 
 from tqdm import tqdm
 
-from engine.config import ExperimentConfig, validate
+from engine.config import ExperimentConfig, teacher_count, validate
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
 from engine.roles import MAIN_ROLES, is_model_role
 
@@ -32,7 +32,7 @@ class Progress:
 
     def __init__(self, cfg: ExperimentConfig, total: int, done: int = 0):
         self.total = total
-        teachers = 0 if cfg.distill.mode == "self" else cfg.distill.teachers  # self-distillation trains none
+        teachers = teacher_count(cfg.distill)
         self.roles = teachers + (cfg.distill.mode != "none") + 1
         self.done = self.resumed_at = done
         self.roles_done = 0

@@ -15,7 +15,7 @@ import torch
 
 from engine.budget import role_train
 from engine.checkpoint import GroupCheckpoint, GroupSaving
-from engine.config import ExperimentConfig
+from engine.config import ExperimentConfig, per_batch_teachers, teacher_count
 from engine.datasets import Dataset
 from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets
@@ -28,6 +28,8 @@ from engine.roles import MAIN_ROLES, teacher_role
 from engine.runfile import PointRecord
 from engine.seeds import stream_seed, torch_generator
 from engine.trainers import Consumer, Job, Options
+from engine.trainers.jobs import TeacherDraws
+from engine.trainers.stacked import concat_targets
 
 REGION_GRID = 120
 
@@ -46,7 +48,7 @@ class Point:
 
     index: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
     config: ExperimentConfig
 
 
@@ -127,8 +129,8 @@ class Group:
 
 
 def teachers_of(cfg: ExperimentConfig) -> int:
-    """How many teachers a point trains: none for self-distillation, whose student refines S's labels itself."""
-    return 0 if cfg.distill.mode == "self" else cfg.distill.teachers
+    """How many teachers a point trains (see `teacher_count`)."""
+    return teacher_count(cfg.distill)
 
 
 def train_group(
@@ -194,8 +196,13 @@ def student_job(group: Group, point: Point, teachers: list[Job]) -> Job:
         refine = Refinement(d.alpha, d.temperature, d.refine)
         return Job(learner, data, data.x_train, Targets(data.y_train), consumer, refine=refine)
     x, n_labeled = group.student_x(point)
-    logits = pool_logits([t.later_logits for t in teachers], d.pool_labels, point.seed)
-    return Job(learner, data, x, student_targets(d, logits, data.y_train[:n_labeled], n_labeled), consumer)
+    labels, logits = data.y_train[:n_labeled], [t.later_logits for t in teachers]
+    if per_batch_teachers(d):
+        # every teacher's targets end to end; each mini-batch is fit to one teacher's rows, drawn afresh
+        targets = concat_targets([student_targets(d, each, labels, n_labeled) for each in logits])
+        return Job(learner, data, x, targets, consumer, draws=TeacherDraws(len(logits), len(x), point.seed))
+    targets = student_targets(d, pool_logits(logits, d.pool_labels, point.seed), labels, n_labeled)
+    return Job(learner, data, x, targets, consumer)
 
 
 def baseline_jobs(group: Group) -> list[Job]:
@@ -234,9 +241,7 @@ def teacher_subset(cfg: ExperimentConfig, n: int, m: int, seed: int, device) -> 
     if how == "bootstrap":
         return torch.randint(n, (n,), generator=torch_generator(seed, f"teacher-data/{m}")).to(device)
     return (
-        torch.randperm(n, generator=torch_generator(seed, "teacher-data"))
-        .tensor_split(cfg.distill.teachers)[m]
-        .to(device)
+        torch.randperm(n, generator=torch_generator(seed, "teacher-data")).tensor_split(teachers_of(cfg))[m].to(device)
     )
 
 

@@ -4,10 +4,15 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import h5py
 import numpy as np
 
-from engine.config import sweep_axes
+from engine.axes import sweep_axes
 from engine.roles import ordered
+
+# Swept choices are stored as fixed-length UTF-8 (variable-length strings refuse checksums); config choice
+# names are short identifiers, far below this length.
+TEXT = h5py.string_dtype("utf-8", 64)
 
 
 @dataclass
@@ -16,7 +21,7 @@ class PointRecord:
 
     index: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
     curves: dict[str, dict[str, np.ndarray]]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, float] = field(default_factory=dict)
@@ -72,8 +77,12 @@ class RunData:
 
     @cached_property
     def summary(self) -> dict[str, np.ndarray]:
-        """Every point's final and best-epoch values as columns (see `summary_table`), computed when first read."""
-        return summary_table(self.points, self.axes)
+        """Every point's final and best-epoch values as columns (see `summary_table`), computed when first read.
+
+        A choice axis's column holds Python strings here (the run file stores them as UTF-8 bytes).
+        """
+        table = summary_table(self.points, self.axes)
+        return {k: np.char.decode(v, "utf-8") if v.dtype == TEXT else v for k, v in table.items()}
 
     @property
     def axes(self) -> list[str]:
@@ -102,4 +111,5 @@ def summary_table(points: list[PointRecord], axes: list[str]) -> dict[str, np.nd
             table[a].append(p.values.get(a, np.nan))
         for role, metric in metrics:
             table[f"{role}.{metric}"].append(final.get(role, {}).get(metric, np.nan))
-    return {k: np.asarray(v) for k, v in table.items()}
+    # a choice axis is a column of strings, typed so that h5py stores it as UTF-8 text
+    return {k: np.asarray(v, dtype=TEXT if any(isinstance(x, str) for x in v) else None) for k, v in table.items()}

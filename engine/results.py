@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.config import Axis, sweep_axes
+from engine.axes import Axis, sweep_axes
 from engine.roles import is_model_role, ordered
 
 # A teacher interpolates S when it misfits at most this share of it (one example in 500), noisy labels
@@ -43,7 +43,7 @@ class PointResult:
 
     index: int
     seed: int
-    values: dict[str, float]
+    values: dict[str, float | str]
     final: dict[str, dict[str, float]]
     bayes_error: float | None = None
     markers: dict[str, float] = field(default_factory=dict)
@@ -80,12 +80,16 @@ class Columns:
         self.lists: dict[tuple, list] = {}
         self.arrays: dict[tuple, np.ndarray] = {}
 
-    def update(self, points: list[PointResult]) -> "Columns":
-        """Fold in points appended since the last call (or start again if the list was reordered)."""
+    def update(self, points: list[PointResult], axes: list[Axis]) -> "Columns":
+        """Fold in points appended since the last call (or start again if the list was reordered).
+
+        Swept values are stored as their place on the axis (`axis_position`): a choice's index.
+        """
+        placed = {axis.key: axis for axis in axes}
         if self.rows > len(points) or (self.rows and points[self.rows - 1] is not self.last):
             self.__init__()
         for point in points[self.rows :]:
-            row = {("value", k): v for k, v in point.values.items()}
+            row = {("value", k): axis_position(placed[k], v) if k in placed else v for k, v in point.values.items()}
             row[("bayes",)] = math.nan if point.bayes_error is None else point.bayes_error
             row |= {(role, metric): v for role, final in point.final.items() for metric, v in final.items()}
             for column in row.keys() - self.lists.keys():
@@ -106,6 +110,15 @@ class Columns:
 
     def final_columns(self) -> list[tuple[str, str]]:
         return [c for c in self.lists if len(c) == 2 and c[0] != "value"]
+
+
+def axis_position(axis: Axis, value) -> float:
+    """Where a swept value sits on its axis: the number itself, or a choice's place in the sweep (0, 1, …).
+
+    NaN for a choice the axis does not hold."""
+    if not axis.categorical:
+        return float(value)
+    return float(axis.values.index(value)) if value in axis.values else math.nan
 
 
 def group_by(points: list[PointResult], keys: list[str]) -> dict[tuple, list[PointResult]]:
@@ -130,7 +143,7 @@ class Results:
 
     def columns(self) -> Columns:
         """The points as columns, brought up to date with `points`."""
-        return self.folded.update(self.points)
+        return self.folded.update(self.points, self.axes)
 
     @classmethod
     def from_config(cls, config: dict) -> "Results":
@@ -182,16 +195,18 @@ class Results:
         """The points grouped by their swept values: one group per cell of the grid, seeds together."""
         return group_by(self.points, self.keys)
 
-    def second_values(self) -> list[float | None]:
+    def second_values(self) -> list[float | str | None]:
         """The second-axis values the sweep draws one curve for; [None] when it has fewer than two."""
         if len(self.axes) < 2 or len(self.axes[1].values) < 2:
             return [None]
         return list(self.axes[1].values)
 
     def sweep_stats(
-        self, role: str, metric: str = "test_error", second: float | None = None
+        self, role: str, metric: str = "test_error", second: float | str | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """First-axis values, mean and std over seeds of the role's final metric, sorted by axis value.
+
+        A categorical first axis gives each choice's place in the sweep's order (see `axis_position`).
 
         With `second`, only the points at that value of the second axis; without, every point (so a
         second axis is pooled). Non-finite values (a reference role's unpredicted metrics) are left out.
@@ -202,7 +217,7 @@ class Results:
         first, y = columns[("value", self.keys[0])], columns[(role, metric)]
         keep = np.isfinite(y) & np.isfinite(first)
         if second is not None:
-            keep &= columns[("value", self.keys[1])] == second
+            keep &= columns[("value", self.keys[1])] == axis_position(self.axes[1], second)
         xs, where = np.unique(first[keep], return_inverse=True)
         counts = np.bincount(where, minlength=len(xs))
         mean = np.bincount(where, y[keep], minlength=len(xs)) / np.maximum(counts, 1)
@@ -246,8 +261,8 @@ class Results:
         grid = np.full((len(first.values), len(second.values)), np.nan)
         columns = self.columns()
         y = columns[(role, metric)]
-        rows = position(columns[("value", first.key)], first.values)
-        cols = position(columns[("value", second.key)], second.values)
+        rows = position(columns[("value", first.key)], [axis_position(first, v) for v in first.values])
+        cols = position(columns[("value", second.key)], [axis_position(second, v) for v in second.values])
         keep = np.isfinite(y) & (rows >= 0) & (cols >= 0)
         cells = rows[keep] * len(second.values) + cols[keep]
         counts = np.bincount(cells, minlength=grid.size)

@@ -15,6 +15,8 @@ REFERENCES = {
     "bayes_student": "Bayes-optimal test error of the η-sparse student (Gaussian mixture)",
     "theory_teacher": "replica test error of the logistic teacher (Gaussian mixture, Mignacco et al.)",
     "theory_baseline": "replica test error of the η-sparse logistic baseline (Gaussian mixture)",
+    "noise_rate": "the label noise rate: a 1-NN teacher's clean test error tends to it on separable classes",
+    "cover_hart": "Cover–Hart bound ε + (1 − 2ε)·2R*(1 − R*) on a 1-NN teacher's asymptotic clean test error",
 }
 
 

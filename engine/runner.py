@@ -32,7 +32,7 @@ def expand_points(cfg: ExperimentConfig) -> list[Point]:
     grid = itertools.product(*(axis.values for axis in axes), cfg.sweep.seeds)
     points = []
     for index, combo in enumerate(grid):
-        values = {axis.key: float(v) for axis, v in zip(axes, combo[:-1], strict=True)}
+        values = dict(zip((axis.key for axis in axes), combo[:-1], strict=True))
         points.append(Point(index, int(combo[-1]), values, with_values(cfg, values) if values else cfg))
     return points
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from engine.config import numeric_keys
+from engine.config import sweepable_keys
 
 INT_LIMIT = 2**31 - 1
 TINY = 1e-9
@@ -67,9 +67,13 @@ class FloatSpinBox(QDoubleSpinBox):
         return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
 
 
-def parse_list(text: str, kind: type) -> list:
-    """'4, 8, 16' (brackets optional) → [4.0, 8.0, 16.0]; raises ValueError naming the bad item."""
+def parse_list(text: str, kind) -> list:
+    """'4, 8, 16' (brackets optional) → [4.0, 8.0, 16.0]; raises ValueError naming the bad item.
+
+    Where `kind` allows strings (sweep values), a word is a choice's name: 'hard, soft' → ['hard', 'soft'].
+    """
     items = [t.strip() for t in text.strip().strip("[]").replace(";", ",").split(",")]
+    words = str in (get_args(kind) or (kind,))
     values = []
     for item in items:
         if not item:
@@ -77,6 +81,9 @@ def parse_list(text: str, kind: type) -> list:
         try:
             number = float(item)
         except ValueError:
+            if words:
+                values.append(item.strip("'\""))
+                continue
             raise ValueError(f"{item!r} is not a number") from None
         if kind is int and number != int(number):
             raise ValueError(f"{item!r} is not a whole number")
@@ -89,12 +96,12 @@ def format_list(values: list) -> str:
 
 
 class ListEdit(QLineEdit):
-    """A line edit for a list of numbers, e.g. sweep values '4, 8, 16'."""
+    """A line edit for a list of numbers, e.g. sweep values '4, 8, 16', or of a choice key's names."""
 
     def __init__(self, kind: type):
         super().__init__()
         self.kind = kind
-        self.setPlaceholderText("e.g. 4, 8, 16" if kind is float else "e.g. 0, 1, 2")
+        self.setPlaceholderText("e.g. 0, 1, 2" if kind is int else "e.g. 4, 8, 16 (or choices: hard, soft)")
 
     def value(self) -> list:
         return parse_list(self.text(), self.kind)
@@ -108,7 +115,7 @@ def make_editor(key: str, info: FieldInfo):
     kind = info.annotation
     if key in ("sweep.axis", "sweep.axis2"):
         editor = QComboBox()
-        editor.addItems(["", *numeric_keys()])
+        editor.addItems(["", *sweepable_keys()])
     elif get_origin(kind) is Literal:
         editor = QComboBox()
         editor.addItems([str(c) for c in get_args(kind)])

@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from engine.axes import format_value
 from engine.errors import OutputError
 from engine.results import Results
 from engine.roles import is_model_role
@@ -19,6 +20,7 @@ from gui.palette import (
     role_color,
     role_label,
     shade,
+    side_by_side,
     sweep_axis_label,
 )
 
@@ -54,8 +56,12 @@ def sweep_role(ax, results: Results, role: str, metric: str, slot: int = 0, name
         else:
             symbol = SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
             marker = MPL_MARKERS.get(symbol, symbol)
-            label += f" · {results.keys[1]} = {second:g}"
+            label += f" · {results.keys[1]} = {format_value(second)}"
         label += f" · {name}" if name else ""
+        if results.axes[0].categorical:  # choices side by side: points with seed bars, no line between them
+            shift = side_by_side(results.roles.index(role) * len(seconds) + index, len(results.roles) * len(seconds))
+            ax.errorbar(xs + shift, mean, std, marker=marker or "o", ls="", color=color, ms=5, capsize=3, label=label)
+            continue
         ax.plot(xs, mean, marker=marker, ls=line, color=color, lw=1.5, ms=4, label=label)
         ax.fill_between(xs, mean - std, mean + std, color=color, alpha=0.2 if slot == 0 else 0.1, lw=0)
 
@@ -78,7 +84,9 @@ def draw_sweep(ax, run: RunData, slot: int = 0, name: str = "") -> None:
     if results.bayes_error is not None and metric == "test_error":
         ax.axhline(results.bayes_error, color=BAYES_COLOR, ls=":", lw=1, label="Bayes-optimal error" + suffix)
     first = results.axes[0]
-    if min(first.values, default=0) > 0:
+    if first.categorical:
+        ax.set_xticks(range(len(first.values)), first.values)
+    elif min(first.values, default=0) > 0:
         ax.set_xscale("log")
     ax.set_xlabel(first.key)
     ax.set_ylabel(sweep_axis_label(metric))
@@ -95,7 +103,7 @@ def mark_best_epoch(ax, role: str, curves: dict, name: str = "") -> None:
 
 
 def point_title(record) -> str:
-    values = ", ".join(f"{k} = {v:g}" for k, v in record.values.items())
+    values = ", ".join(f"{k} = {format_value(v)}" for k, v in record.values.items())
     return f"point {record.index + 1}, seed {record.seed}" + (f", {values}" if values else "")
 
 

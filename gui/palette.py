@@ -16,6 +16,8 @@ REFERENCE_COLORS = {
     # a theory curve takes the colour of the role it predicts; references are dashed, so they stay apart
     "theory_teacher": "#1f77b4",
     "theory_baseline": "#2ca02c",
+    "noise_rate": "#bcbd22",
+    "cover_hart": "#393b79",
 }
 OTHER_REFERENCE_COLOR = "#8c564b"
 BAYES_COLOR = "#7f7f7f"
@@ -67,3 +69,8 @@ def shade(color: str, index: int, count: int) -> str:
     rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
     mixed = [round(c + (target - c) * abs(amount)) for c in rgb]
     return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def side_by_side(index: int, count: int, spread: float = 0.5) -> float:
+    """How far series `index` of `count` sits from a choice's place, so that the series stand side by side."""
+    return 0.0 if count < 2 else spread * (index / (count - 1) - 0.5)

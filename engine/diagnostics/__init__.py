@@ -1,6 +1,6 @@
 """Per-point diagnostics: closed-form references, sampler confusion matrices and the empirical NTK."""
 
-from engine.diagnostics import ntk, sampler, theory  # noqa: F401  (registration)
+from engine.diagnostics import nearest, ntk, sampler, theory  # noqa: F401  (registration)
 from engine.diagnostics.base import DIAGNOSTICS, register_diagnostic
 from engine.outcomes import Findings
 

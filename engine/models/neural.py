@@ -1,6 +1,6 @@
 """Gradient-trained families (MLP, 1-D CNN) and the mini-batch trainer they share."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -74,12 +74,19 @@ class GradientLearner(Learner):
         self.session: Session | None = None
 
     def fit(
-        self, x: torch.Tensor, targets: Targets, refine: Refinement | None = None, session: dict | None = None
+        self,
+        x: torch.Tensor,
+        targets: Targets,
+        refine: Refinement | None = None,
+        rows: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        session: dict | None = None,
     ) -> Iterator[float]:
         """Yield the mean training loss after every epoch; with `refine`, the targets are refined after each.
 
-        `session` (from `Session.state`) continues a fit from a checkpoint: weights, optimizer state,
-        batch order, augmentation draws, targets and epoch as they were.
+        `rows` maps a mini-batch's example indices to the rows of `targets` it is fit to (per-batch
+        teachers); by default they are the same. `session` (from `Session.state`) continues a fit
+        from a checkpoint: weights, optimizer state, batch order, augmentation draws, targets and
+        epoch as they were.
         """
         optimizer = make_optimizer(self.module.parameters(), self.train)
         self.session = Session(optimizer, self.batch_order(), targets, Augment.of([self], x.shape[1]))
@@ -93,7 +100,8 @@ class GradientLearner(Learner):
             for start in range(0, n, size):
                 idx = perm[start : start + size]
                 batch = x[idx] if run.augment is None else run.augment(x[idx][None])[0]
-                loss = objective(self.module(batch), run.targets, idx, self.loss).sum()
+                goal = idx if rows is None else rows(idx)
+                loss = objective(self.module(batch), run.targets, goal, self.loss).sum()
                 run.optimizer.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 run.optimizer.step()

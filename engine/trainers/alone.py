@@ -17,11 +17,12 @@ def train_alone(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> 
 def fit_alone(job: Job, saving: Saving, stop: Callable[[], bool]) -> Fits:
     """Fit one job (from where a checkpoint left it, if one did); it is `done` once its later logits exist."""
     learner, data = job.learner, job.data
-    fit_labels = job.targets.labels(data.n_classes)
+    fit_labels = job.fit_labels(data.n_classes)
     resumed = saving.resumed_part("alone", [job])
-    session = {} if resumed is None else {"session": resumed["session"]}
-    refine = {} if job.refine is None else {"refine": job.refine}
-    fits = learner.fit(job.x, job.targets, **refine, **session)
+    # only gradient learners take these (config checks refine and per-batch teachers go to one)
+    extra = {"refine": job.refine, "rows": job.draws and job.draws.rows}
+    extra["session"] = None if resumed is None else resumed["session"]
+    fits = learner.fit(job.x, job.targets, **{k: v for k, v in extra.items() if v is not None})
     start = 0 if resumed is None else resumed["session"]["epoch"]
     for epoch, loss in enumerate(fits, start=start + 1):
         metrics, test_pred = evaluate(learner, data, job.x, fit_labels)

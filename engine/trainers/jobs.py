@@ -9,6 +9,7 @@ from engine.budget import steps_per_epoch
 from engine.metrics import DeviceData
 from engine.models import Learner, Targets
 from engine.models.base import Refinement
+from engine.seeds import torch_generator
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,28 @@ class Consumer:
     point: int
     role: str
     teacher_pred: torch.Tensor | None = None
+
+
+class TeacherDraws:
+    """Per-batch teachers: every mini-batch is fit to the labels of one of m teachers, drawn afresh each time.
+
+    The job's targets then hold the m teachers' targets end to end (teacher t's example i is row
+    t·n + i). Draws come from their own named stream of the point's seed, so they are independent
+    of the data, the initialization and the batch order, and a model draws the same teachers
+    whether it trains alone or stacked with others (one draw per mini-batch, in order).
+    """
+
+    def __init__(self, teachers: int, n: int, seed: int):
+        self.teachers, self.n = teachers, n
+        self.generator = torch_generator(seed, "teacher-draw")
+
+    def shift(self) -> int:
+        """Draw the next mini-batch's teacher t; its target rows lie t·n past its example indices."""
+        return int(torch.randint(self.teachers, (1,), generator=self.generator)) * self.n
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        """The target rows of the mini-batch `idx`: its examples as labeled by the next teacher drawn."""
+        return idx + self.shift()
 
 
 @dataclass(eq=False)
@@ -35,6 +58,7 @@ class Job:
     keep_best : later roles learn from the weights of the epoch of lowest validation error, not the last
     watched : something reads the model after every epoch (a diagnostic, or keep_best's snapshot),
         so its weights must be current then
+    draws : per-batch teachers (distill.pool_labels = 'per_batch'), or None
     diverged_at, later_logits, best, done : filled while training (done: trained, or restored from a checkpoint)
     """
 
@@ -47,6 +71,7 @@ class Job:
     later: torch.Tensor | None = None
     keep_best: bool = False
     watched: bool = False
+    draws: TeacherDraws | None = None
     diverged_at: int | None = None
     later_logits: torch.Tensor | None = None
     best: "BestEpoch | None" = None
@@ -55,6 +80,13 @@ class Job:
     @property
     def epochs(self) -> int:
         return self.learner.train.epochs if self.learner.iterative else 1
+
+    def fit_labels(self, n_classes: int) -> torch.Tensor:
+        """The class each training input is fit to; with per-batch teachers, the teachers' plurality."""
+        if self.draws is None:
+            return self.targets.labels(n_classes)
+        votes = self.targets.distribution(n_classes).reshape(self.draws.teachers, len(self.x), n_classes)
+        return votes.sum(0).argmax(1)
 
     def steps(self, epoch: int) -> int:
         """Optimizer steps after `epoch` epochs (0 for closed-form and full-batch fits)."""
@@ -96,6 +128,16 @@ class Fit:
     loss: float
     metrics: dict[str, float]
     test_pred: torch.Tensor
+
+
+def batch_shifts(jobs: list[Job], device: torch.device) -> torch.Tensor | int:
+    """How far each job's next mini-batch's target rows lie from its example indices: (M, 1), or 0 for none.
+
+    Only jobs with per-batch teachers draw (one draw per mini-batch each); the others shift by 0.
+    """
+    if all(j.draws is None for j in jobs):
+        return 0
+    return torch.tensor([[0 if j.draws is None else j.draws.shift()] for j in jobs], device=device)
 
 
 def same_tensor(x: torch.Tensor) -> tuple:

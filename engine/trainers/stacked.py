@@ -21,7 +21,7 @@ from engine.models.augment import Augment
 from engine.models.base import objective
 from engine.models.neural import make_optimizer
 from engine.trainers.compiling import compile_pays
-from engine.trainers.jobs import Fit, Fits, Job, Options, Saving, same_tensor
+from engine.trainers.jobs import Fit, Fits, Job, Options, Saving, batch_shifts, same_tensor
 from engine.trainers.stacking import hidden_width, stack, step_flops
 
 # One optimizer step of a bucket costs about this many flops of fixed overhead (kernel launches,
@@ -102,9 +102,10 @@ class Bucket:
         self.parts = [j.targets for j in jobs]
         self.targets = concat_targets(self.parts)
         n_classes = jobs[0].data.n_classes
-        self.fit_labels = torch.stack([j.targets.labels(n_classes) for j in jobs])
+        self.fit_labels = torch.stack([j.fit_labels(n_classes) for j in jobs])
         self.refined = [m for m, j in enumerate(jobs) if j.refine is not None]
-        self.offsets = torch.arange(len(jobs), device=self.fit_x.device).unsqueeze(1) * self.n
+        starts = [0, *itertools.accumulate(len(t) for t in self.parts)][:-1]  # per-batch teachers hold m·n rows
+        self.offsets = torch.tensor(starts, device=self.fit_x.device).unsqueeze(1)
         self.labels = Labels.of([j.data for j in jobs])
         self.losses = torch.compile(batch_losses) if compiled else batch_losses
         self.augment = Augment.of([j.learner for j in jobs], self.fit_x.shape[-1])
@@ -133,7 +134,7 @@ class Bucket:
         x = self.fit_x[self.fit_slot.unsqueeze(1), idx]
         if self.augment is not None:
             x = self.augment(x)
-        sums = losses(self.net, x, idx, self.offsets, self.targets, self.loss)
+        sums = losses(self.net, x, idx, self.offsets + batch_shifts(self.jobs, idx.device), self.targets, self.loss)
         self.optimizer.zero_grad(set_to_none=True)
         (sums.sum() / idx.shape[1]).backward()
         self.optimizer.step()

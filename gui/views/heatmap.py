@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from engine.axes import format_value
+from engine.results import axis_position
 from engine.roles import MAIN_ROLES
 from gui.views.base import PlotView, new_plot
 from gui.views.hover import CellHover, cell_value
@@ -58,7 +60,7 @@ class HeatmapView(PlotView):
             self.colorbar.setLevels((low, high if high > low else low + 1e-3))
         for side, axis in zip(("bottom", "left"), state.results.axes, strict=True):
             step = max(1, math.ceil(len(axis.values) / MAX_TICKS))  # a hundred labels would overlap
-            ticks = [(i + 0.5, f"{v:g}") for i, v in enumerate(axis.values) if i % step == 0]
+            ticks = [(i + 0.5, format_value(v)) for i, v in enumerate(axis.values) if i % step == 0]
             self.plot.getAxis(side).setTicks([ticks])
 
     def describe(self, column: int, row: int) -> str:
@@ -68,7 +70,8 @@ class HeatmapView(PlotView):
         if state is None or value is None:
             return ""
         (first, second), role = state.results.axes, self.role.currentText()
-        return f"{first.key} = {first.values[column]:g} · {second.key} = {second.values[row]:g}\n{role} test error {value:.3f}"
+        at = f"{first.key} = {format_value(first.values[column])} · {second.key} = {format_value(second.values[row])}"
+        return f"{at}\n{role} test error {value:.3f}"
 
     def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each row of the grid (one first-axis value) as a curve over the second axis."""
@@ -78,4 +81,5 @@ class HeatmapView(PlotView):
         first, second = state.results.axes
         role = self.role.currentText()
         rows = zip(first.values, self.values, strict=True)
-        return {f"{role}.test_error[{first.key}={v:g}]": (np.asarray(second.values), row) for v, row in rows}
+        xs = np.array([axis_position(second, v) for v in second.values])  # a choice: its place on the axis
+        return {f"{role}.test_error[{first.key}={format_value(v)}]": (xs, row) for v, row in rows}

@@ -3,6 +3,7 @@
 import numpy as np
 import pyqtgraph as pg
 
+from engine.axes import format_value
 from gui.views.base import PlotView
 from gui.views.matrix import MatrixPlot
 
@@ -37,7 +38,7 @@ class SamplerView(PlotView):
             return
         point = state.results.points[-1] if state.results.points else None
         distance = point.final_value("teacher", "sampler_distance") if point else np.nan
-        values = ", ".join(f"{k} = {v:g}" for k, v in point.values.items()) if point else ""
+        values = ", ".join(f"{k} = {format_value(v)}" for k, v in point.values.items()) if point else ""
         self.heading.setText(
             f"{state.name} — point {point.index + 1 if point else '?'} {values} · TV distance {distance:.3f}"
         )

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
+from engine.axes import format_value
 from engine.roles import is_model_role
 from gui.palette import (
     BAYES_COLOR,
@@ -17,6 +18,7 @@ from gui.palette import (
     role_color,
     role_label,
     shade,
+    side_by_side,
     sweep_axis_label,
 )
 from gui.views.base import PlotView, new_plot
@@ -90,9 +92,16 @@ def series_symbol(index: int) -> str:
     return SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)]
 
 
-def series_key(role: str, results, second: float | None) -> str:
+def series_key(role: str, results, second: float | str | None) -> str:
     """A curve's name in the CSV export: 'teacher', or 'teacher[data.noise=0.2]' per second-axis value."""
-    return role if second is None else f"{role}[{results.keys[1]}={second:g}]"
+    return role if second is None else f"{role}[{results.keys[1]}={format_value(second)}]"
+
+
+def bottom_ticks(axis, use_log: bool) -> list | None:
+    """The x axis's labelled ticks: a choice's name at its place, log ticks, or pyqtgraph's own (None)."""
+    if axis.categorical:
+        return [[(float(i), format_value(v)) for i, v in enumerate(axis.values)]]
+    return [log_ticks(axis.values)] if use_log else None
 
 
 class SweepView(PlotView):
@@ -101,7 +110,8 @@ class SweepView(PlotView):
     A second sweep axis gets one curve per value and role, in shades of the role colour with their
     own symbols, its band spanning seeds only. Closed-form reference roles (theory, ridgeless,
     Bayes-optimal errors) are dashed; a run holding them opens on the metric they predict. When the
-    first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
+    first axis is a choice (distill.mode, …), the choices stand side by side, each role a point with
+    its seed bar. When the first axis is a size of the teacher, a vertical line marks the interpolation threshold (first size
     where the teacher's train error is 0) and a horizontal line the Bayes-optimal error when the data
     know it. On an n_train sweep of the Gaussian mixture, labelled dotted lines mark α_I, α_S and α̃_S.
     """
@@ -129,6 +139,7 @@ class SweepView(PlotView):
         self.bands: list[pg.FillBetweenItem] = []
         self.pending: list[tuple] = []
         self.markers: tuple | None = None  # (results, metric) whose markers wait for the curves
+        self.bars: list[pg.ErrorBarItem] = []
         self.use_log = False
         self.chosen = ""
 
@@ -171,7 +182,7 @@ class SweepView(PlotView):
         """
         self.plot.clear()
         self.plot.legend.clear()
-        self.series, self.bands, self.pending = {}, [], []
+        self.series, self.bands, self.bars, self.pending = {}, [], [], []
         metric = self.update_metrics()
         self.use_log = self.log_x.isChecked() and self.positive_axis()
         self.plot.setLogMode(x=self.use_log, y=False)
@@ -187,7 +198,7 @@ class SweepView(PlotView):
             for role in results.roles:
                 for shade_index, second in enumerate(thinned(results.second_values(), MAX_SERIES)):
                     self.pending += self.curve(slot, label, results, role, metric, (shade_index, second))
-        self.plot.getAxis("bottom").setTicks([log_ticks(main.axes[0].values)] if self.use_log else None)
+        self.plot.getAxis("bottom").setTicks(bottom_ticks(main.axes[0], self.use_log))
         self.fit_range()
         self.markers = (main, metric)
         if sum(map(weight, self.pending)) <= TURN_BUDGET:
@@ -235,10 +246,14 @@ class SweepView(PlotView):
         x = np.log10(xs) if self.use_log else xs
         if high <= low:
             low, high = low - 0.01, high + 0.01
-        self.plot.getViewBox().setRange(xRange=(x.min(), x.max()), yRange=(low, high), padding=0.08)
+        # choices stand side by side around their places: leave them half a place each side
+        margin = 0.5 if self.states[0][1].results.axes[0].categorical else 0.0
+        x_range = (x.min() - margin, x.max() + margin)
+        self.plot.getViewBox().setRange(xRange=x_range, yRange=(low, high), padding=0.08)
 
     def positive_axis(self) -> bool:
-        return all(min(s.results.axes[0].values, default=1) > 0 for _, s in self.states if s.results.axes)
+        axes = [s.results.axes[0] for _, s in self.states if s.results.axes]
+        return all(not a.categorical and min(a.values, default=1) > 0 for a in axes)
 
     def curve(self, slot: int, label: str, results, role: str, metric: str, series: tuple) -> list[tuple]:
         """One role's curve (mean over seeds) for the export, and how to draw it; `series` is (index, value)
@@ -252,15 +267,29 @@ class SweepView(PlotView):
         self.series[f"{key}_std"] = (xs, std)
         color = shade(role_color(role), index, min(len(results.second_values()), MAX_SERIES))
         reference = not is_model_role(role)
-        style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
-        curve = role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {second:g}"
+        curve = (
+            role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {format_value(second)}"
+        )
         name = curve if len(self.states) == 1 else f"{curve} · {label}"
         symbol = series_symbol(index) if second is not None else (None if reference else "o")
+        if results.axes[0].categorical:
+            count = min(len(results.second_values()), MAX_SERIES)
+            order = (slot * len(results.roles) + results.roles.index(role)) * count + index
+            shift = side_by_side(order, len(self.states) * len(results.roles) * count)
+            return [((xs + shift, mean, std), color, None, symbol or "o", name)]
+        style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
         return [(binned(MAX_DRAWN, xs, mean, std), color, style, symbol, name)]
 
     def draw_curve(self, data: list[np.ndarray], color: str, style, symbol: str | None, name: str) -> None:
-        """A curve and its seed band."""
+        """A numeric axis: the mean as a line through the swept values, the seeds' spread as a band;
+        choices (style None): a point per choice with its seed bar (mean ± std), no line between them."""
         x, y, spread = data
+        if style is None:
+            bars = pg.ErrorBarItem(x=x, y=y, height=2 * spread, beam=0.04, pen=pg.mkPen(color, width=2))
+            self.plot.addItem(bars)
+            self.bars.append(bars)
+            self.plot.plot(x, y, pen=None, symbol=symbol, symbolSize=9, symbolBrush=color, name=name)
+            return
         if spread.any():
             fill = band(np.log10(x) if self.use_log else x, y - spread, y + spread, color)
             self.plot.addItem(fill)

@@ -18,6 +18,7 @@ from engine.runfile import load_run
 from engine.runner import expand_points, resume, run
 from engine.trainers import Consumer, Job, Options, compiling
 from engine.trainers.compiling import check_compile, compile_pays, compiler_available
+from engine.trainers.jobs import TeacherDraws
 from engine.trainers.stacked import plan_buckets, train_stacked
 from engine.trainers.stacking import StackedMLP
 from tests.engine.helpers import run_all, tiny_config
@@ -125,6 +126,9 @@ PROTOCOLS = {
     "bootstrap-teachers": {"distill": {"teachers": 3, "teacher_data": "bootstrap", "pool_labels": "random"}},
     "split-teachers": {"distill": {"teachers": 2, "teacher_data": "split", "pool_labels": "ensemble"}},
     "best-teacher": {"distill": {"teacher_checkpoint": "best"}, "train": {"epochs": 6, "lr": 0.05}},
+    "per-batch-teachers": {
+        "distill": {"mode": "soft", "teachers": 3, "pool_labels": "per_batch", "chi": 0.5, "student_data": "both"}
+    },
 }
 
 
@@ -151,6 +155,19 @@ def test_a_batched_run_equals_the_one_by_one_run(tmp_path, protocol):
         assert pa.arrays.keys() == pb.arrays.keys()
         for name in (n for n in pb.arrays if n.startswith("ntk_")):
             np.testing.assert_allclose(pa.arrays[name], pb.arrays[name], rtol=1e-3, atol=1e-6)
+
+
+def teachers_drawn(seed: int, batches: int = 300) -> list[int]:
+    draws, idx = TeacherDraws(3, 10, seed), torch.arange(7)
+    blocks = [draws.rows(idx) // 10 for _ in range(batches)]
+    assert all(len(set(b.tolist())) == 1 for b in blocks), "a mini-batch's rows lie in one teacher's block"
+    return [int(b[0]) for b in blocks]
+
+
+def test_per_batch_teachers_label_each_mini_batch_with_one_teacher_from_their_own_stream():
+    assert teachers_drawn(4) == teachers_drawn(4) != teachers_drawn(5)
+    counts = np.bincount(teachers_drawn(4), minlength=3)
+    assert counts.min() > 70, f"every teacher is drawn about a third of the time: {counts}"
 
 
 def test_a_width_sweep_shares_each_seeds_baseline(tmp_path):

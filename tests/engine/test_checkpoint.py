@@ -81,10 +81,12 @@ def interrupted_then_resumed(cfg, tmp_path, monkeypatch, role: str, epochs_seen:
         ({"run": {"batch_models": False}}, "teacher", 2, 2),  # one model alone, mid-fit
         # the teacher's best-epoch weights so far are saved, and the student learns from them after resuming
         ({"sweep": SWEEP, "distill": {"teacher_checkpoint": "best"}}, "teacher", 17, 5),
+        # each student's draw of teachers for its next mini-batch continues from the saved generator
+        ({"distill": {"mode": "soft", "teachers": 3, "pool_labels": "per_batch"}, "sweep": SWEEP}, "student", 5, 2),
         # refined targets restored, and the NTK diagnostic's watchers with them
         ({"distill": {"mode": "self", "alpha": 0.5}, "sweep": SWEEP, "train": {"ntk_points": 30}}, "student", 5, 2),
     ],
-    ids=["grouped-students", "grouped-teachers", "alone", "best-teacher", "self-distillation"],
+    ids=["grouped-students", "grouped-teachers", "alone", "best-teacher", "per-batch-teachers", "self-distillation"],
 )
 def test_a_stopped_group_resumes_from_its_checkpoint_and_equals_an_uninterrupted_run(
     tmp_path, monkeypatch, sections, role, stop_after, done

@@ -4,7 +4,7 @@ import tomllib
 
 import pytest
 
-from engine.config import ExperimentConfig, numeric_keys, validate
+from engine.config import ExperimentConfig, categorical_keys, numeric_keys, validate
 from engine.config_io import apply_overrides, load_config, save_toml
 from engine.errors import ConfigError
 from engine.presets import list_presets, load_preset
@@ -35,16 +35,28 @@ def test_every_shipped_preset_loads_describes_itself_and_round_trips(preset, tmp
         ({"distill": {"temperature": 0}}, ["distill.temperature = 0", "> 0"]),
         ({"distill": {"mode": "magic"}}, ["distill.mode = 'magic'", "'hard'", "'soft'"]),
         ({"data": {"n_unlabeled": 0}}, ["data.n_unlabeled = 0", "student_data"]),
-        ({"sweep": {"axis": "teacher.model", "values": [1]}}, ["not a numeric config key", "teacher.width"]),
+        ({"sweep": {"axis": "run.name", "values": [1]}}, ["not a config key a sweep can vary", "teacher.width"]),
+        ({"sweep": {"axis": "teacher.model", "values": [1]}}, ["holds 1", "must be one of", "mlp"]),
+        ({"sweep": {"axis": "distill.mode", "values": ["hard", "magic"]}}, ["holds magic", "hard, soft, self"]),
+        ({"sweep": {"axis": "teacher.width", "values": ["wide"]}}, ["holds wide", "must be a number"]),
+        ({"sweep": {"axis": "teacher.width", "values": [4, 4]}}, ["repeats a value"]),
+        (
+            {"sweep": {"axis": "distill.mode", "values": ["hard", "self"]}, "student": {"model": "knn"}},
+            ["sweep.values holds self, invalid for distill.mode", "mlp"],
+        ),
         ({"sweep": {"axis": "teacher.width", "values": [8, 0]}}, ["holds 0", "≥ 1"]),
         ({"sweep": {"axis": "teacher.width", "values": [2.5]}}, ["whole number"]),
         ({"sweep": {"axis": "teacher.width"}}, ["needs at least one value"]),
         ({"run": {"device": "tpu"}}, ["run.device = 'tpu'"]),
         ({"distill": {"mode": "self"}, "student": {"model": "knn"}}, ["self", "mlp"]),
+        ({"distill": {"pool_labels": "per_batch", "teachers": 3}, "student": {"model": "knn"}}, ["per_batch", "mlp"]),
         ({"schema_version": 99}, ["newer DDX"]),
         ({"train": {"equal_steps": True, "baseline_epochs": 5}}, ["train.equal_steps", "baseline_epochs at 0"]),
         ({"sweep": {"seeds": [2**40]}}, ["seeds must be integers from 0 to 2147483647"]),
-        ({"sweep": {"axis": "teacher.width", "values": [float("inf")]}}, ["sweep.values.0 = inf", "finite"]),
+        (
+            {"sweep": {"axis": "teacher.width", "values": [float("inf")]}},
+            ["sweep.values = [inf]", "item 0 is inf", "finite"],
+        ),
         ({"data": {"noise": float("nan")}}, ["data.noise = nan", "must be a finite number"]),
     ],
 )
@@ -74,6 +86,12 @@ def test_overrides_parse_toml_values_and_plain_words():
 def test_malformed_overrides_are_rejected(item):
     with pytest.raises(ConfigError, match="--set"):
         apply_overrides({}, [item])
+
+
+def test_choice_keys_sweep_by_name_and_keep_their_names():
+    cfg = validate({"sweep": {"axis": "distill.mode", "values": ["hard", "soft"]}}, "x")
+    assert cfg.sweep.axes[0].values == ("hard", "soft") and cfg.sweep.axes[0].categorical
+    assert {"distill.pool_labels", "data.noise_kind", "teacher.model"} <= set(categorical_keys())
 
 
 def test_numeric_keys_cover_sizes_and_rates_but_not_choices():

@@ -87,7 +87,7 @@ def own_and_odd(key: str) -> tuple[st.SearchStrategy[str], st.SearchStrategy[str
     """TOML text for the config field `key`: values of its own kind, and odd ones (wrong kind, malformed)."""
     kind, malformed = FIELDS[key].annotation, st.sampled_from(MALFORMED)
     if key in ("sweep.axis", "sweep.axis2"):
-        return quoted(["", *numeric_keys()]), st.one_of(quoted(["run.name", "teacher.model", "nope.key"]), malformed)
+        return quoted(["", *numeric_keys()]), st.one_of(quoted(["run.name", "run.device", "nope.key"]), malformed)
     if key in ("sweep.values", "sweep.values2"):
         values = st.lists(st.sampled_from(["4", "8", "0", "-1", "0.5", "1e9", "nan", "inf"]), max_size=3)
         return values.map(lambda items: f"[{', '.join(items)}]"), malformed

@@ -40,7 +40,7 @@ SMALL = {
         "temperature": st.floats(0.1, 5),
         "chi": st.floats(0, 1),
         "teachers": st.integers(1, 3),
-        "pool_labels": st.sampled_from(["random", "ensemble"]),
+        "pool_labels": st.sampled_from(["random", "per_batch", "ensemble", "single"]),
         "student_data": st.sampled_from(["pool", "labeled", "both"]),
     },
     "train": {
@@ -70,8 +70,11 @@ def raw_configs(draw):
     for role in ("teacher", "student"):
         raw[role].setdefault("width", 8)
     raw["train"].setdefault("epochs", 1)
-    axis = draw(st.sampled_from(["", "teacher.width", "student.width"]))
-    if axis:  # sweeps exercise points trained together
+    axis = draw(st.sampled_from(["", "teacher.width", "student.width", "distill.mode"]))
+    if axis == "distill.mode":  # a choice axis: each point its own mode
+        modes = draw(st.lists(st.sampled_from(["hard", "soft", "self", "none"]), min_size=2, max_size=3, unique=True))
+        raw["sweep"] = {"axis": axis, "values": modes, "seeds": [0]}
+    elif axis:  # sweeps exercise points trained together
         widths = draw(st.lists(st.integers(1, 16), min_size=2, max_size=3, unique=True))
         raw["sweep"] = {"axis": axis, "values": widths, "seeds": draw(st.sampled_from([[0], [0, 1]]))}
     return raw

@@ -142,3 +142,34 @@ def test_a_log_axis_is_labelled_with_the_swept_values(qtbot):
     assert view.log_x.isChecked()
     labels = [label for _, label in view.plot.getAxis("bottom")._tickLevels[0]]
     assert labels == ["4", "8", "16"]
+
+
+MODES = ["hard", "soft", "self"]
+
+
+def test_a_choice_axis_shows_its_names_side_by_side_with_seed_bars(qtbot):
+    data = synthetic_run("distill.mode", MODES, axis2="data.noise", values2=[0.0, 0.2], seeds=[0, 1])
+    view = settled_sweep(qtbot, data)
+    ticks = view.plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == MODES and [x for x, _ in ticks] == [0, 1, 2]
+    assert len(view.bars) == 2 * 2, "a seed bar per role and noise level"
+    curves = role_curves(view)
+    assert all(c.opts["pen"] is None for c in curves), "no line joins one choice to another"
+    xs = sorted(float(c.xData[1]) for c in curves)
+    assert len(set(xs)) == 4 and all(abs(x - 1) <= 0.25 for x in xs), "series stand apart around their choice"
+    ax = Figure().add_subplot()
+    draw_sweep(ax, data)
+    assert [t.get_text() for t in ax.get_xticklabels()] == MODES
+
+
+def test_the_heatmap_labels_a_choice_axis_by_name(qtbot):
+    from gui.views import HeatmapView
+
+    view = HeatmapView()
+    qtbot.addWidget(view)
+    view.show_states(
+        [("synthetic", RunState.from_run(synthetic_run("distill.mode", MODES, axis2="data.noise", values2=[0.0, 0.2])))]
+    )
+    view.refresh()
+    assert [label for _, label in view.plot.getAxis("bottom")._tickLevels[0]] == MODES
+    assert "distill.mode = soft" in view.describe(1, 0)
