@@ -7,7 +7,8 @@ import time
 
 from tqdm import tqdm
 
-from engine.config import ExperimentConfig, teacher_count, validate
+from engine.config import ExperimentConfig, validate
+from engine.config_rules import teacher_count
 from engine.events import EpochMetrics, PointFinished, PointStarted, RunFinished, RunStarted
 from engine.roles import MAIN_ROLES, is_model_role
 

@@ -15,7 +15,8 @@ import torch
 
 from engine.budget import role_train
 from engine.checkpoint import GroupCheckpoint, GroupSaving
-from engine.config import ExperimentConfig, per_batch_teachers, teacher_count
+from engine.config import ExperimentConfig
+from engine.config_rules import per_batch_teachers, teacher_count
 from engine.datasets import Dataset
 from engine.diagnostics import after_point, watchers
 from engine.distill import pool_logits, student_targets

@@ -12,7 +12,8 @@ import torch
 from engine.checkpoint import GroupCheckpoint, checkpoint_paths
 from engine.cluster import IN_PROCESS, Cluster, closing, connect, train_there
 from engine.cluster import device_label as cluster_label
-from engine.config import ExperimentConfig, validate, with_values
+from engine.config import ExperimentConfig, validate
+from engine.config_rules import with_values
 from engine.datasets import Dataset, build_dataset
 from engine.errors import ConfigError, OutputError, ResourceError, RunFileError
 from engine.events import EpochMetrics, Event, PointFinished, RunFinished, RunStarted

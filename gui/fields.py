@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from engine.config import sweepable_keys
+from engine.config_rules import sweepable_keys
 
 INT_LIMIT = 2**31 - 1
 TINY = 1e-9

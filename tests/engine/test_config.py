@@ -4,8 +4,9 @@ import tomllib
 
 import pytest
 
-from engine.config import ExperimentConfig, categorical_keys, numeric_keys, validate
+from engine.config import ExperimentConfig, validate
 from engine.config_io import apply_overrides, load_config, save_toml
+from engine.config_rules import categorical_keys, numeric_keys
 from engine.errors import ConfigError
 from engine.presets import list_presets, load_preset
 

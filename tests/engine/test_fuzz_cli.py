@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from engine.cli import main
-from engine.config import SECTIONS, ExperimentConfig, numeric_keys
+from engine.config import SECTIONS, ExperimentConfig
+from engine.config_rules import numeric_keys
 from engine.presets import list_presets
 from engine.runfile import load_run
 from tests.fuzz_values import CHEAP_MAX, MALFORMED, ODD_STRINGS
