@@ -39,9 +39,15 @@ def checkpoint_path(run_path: str | Path, first: int) -> Path:
 
 
 def checkpoint_paths(run_path: str | Path) -> list[Path]:
-    """The group checkpoints lying beside a run file."""
+    """The group checkpoints lying beside a run file (with any half-written one a kill left)."""
     run_path = Path(run_path)
-    return sorted(run_path.parent.glob(f"{run_path.name}.group-*.ckpt"))
+    return sorted(run_path.parent.glob(f"{run_path.name}.group-*.ckpt*"))
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Remove a group's checkpoint and any half-written copy of it."""
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".tmp").unlink(missing_ok=True)
 
 
 class GroupCheckpoint:
@@ -96,10 +102,6 @@ class GroupCheckpoint:
             )
             return None
         return saved["state"]
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.path.with_name(self.path.name + ".tmp").unlink(missing_ok=True)  # a kill mid-save leaves it
 
 
 def plain_state(obj) -> dict:

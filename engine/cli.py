@@ -90,7 +90,7 @@ def cmd_run(args) -> int:
 def cluster_of(args) -> Cluster:
     """--workers N or --scheduler ADDRESS; neither: in-process."""
     if args.workers < 0 or args.workers > MAX_WORKERS:
-        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}; got {args.workers}")
+        raise UsageError(f"--workers takes a number of worker processes from 1 to {MAX_WORKERS}; got {args.workers}")
     if args.scheduler and "://" not in args.scheduler:
         raise UsageError(f"--scheduler takes an address such as tcp://host:8786; got {args.scheduler!r}")
     return Cluster(args.workers, args.scheduler)

@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10
 RETRIES = 2  # a task that raises is tried this many more times; one lost with its worker runs again anyway
 EVENT_FLUSH_S = 0.2  # a worker sends its events at most this often (and when its task ends)
-STOP_POLL_S = 0.5
+STOP_POLL_S = 0.5  # a worker asks whether the run is stopping at most this often
 STOP_WAIT_S = 15  # how long stopping waits for running tasks to save their checkpoint and return
-LOOPBACK = "127.0.0.1"  # a local cluster listens on this machine only  # a worker asks whether the run is stopping at most this often
+LOOPBACK = "127.0.0.1"  # a local cluster listens on this machine only
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,10 @@ def connect(cluster: Cluster):
                 "`dask scheduler` and workers with `dask worker <address>`, or check the address "
                 "(tcp://host:8786)"
             ) from None
-    return Client(local_cluster(cluster.workers))
+    try:
+        return Client(local_cluster(cluster.workers))
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        raise ClusterError(f"could not start {cluster.workers} local Dask worker process(es): {exc}") from None
 
 
 def local_cluster(workers: int):
@@ -97,7 +100,7 @@ def device_label(client) -> str:
     return f"Dask: {len(workers)} worker(s)"
 
 
-def train_there(client, points, writer, stop: Callable[[], bool]) -> Iterator:
+def train_there(client, cfg, points, writer, stop: Callable[[], bool]) -> Iterator:
     """Submit every group as a task and yield the events and finished groups as they stream back.
 
     Returns True once every group finished, False if stopped. A task that fails stops the others
@@ -118,11 +121,19 @@ def train_there(client, points, writer, stop: Callable[[], bool]) -> Iterator:
     total, path = int(writer.attrs["total_points"]), str(writer.path)
     futures = {
         client.submit(
-            train_task, group, total, path, run_id, key=f"{run_id}-group-{group[0].index}", pure=False, retries=RETRIES
+            train_task,
+            cfg,
+            group,
+            total,
+            path,
+            run_id,
+            key=f"{run_id}-group-{group[0].index}",
+            pure=False,
+            retries=RETRIES,
         ): group
         for group in plan_groups(points)
     }
-    finished = as_completed(futures)
+    finished = as_completed(list(futures))
     stopped, failure = False, None
     try:
         while not finished.is_empty() or not events.empty():
@@ -132,10 +143,12 @@ def train_there(client, points, writer, stop: Callable[[], bool]) -> Iterator:
                 stopping.set()  # running tasks save their checkpoint and return; queued ones return at once
             for future in finished.next_batch(block=False) if finished.has_ready() else ():
                 records, error = outcome(future)
+                first = futures.pop(future)[0].index
+                future.release()  # else a worker dying later would make the scheduler train it again
                 failure = failure or error
                 if records is not None:
                     yield from drained(events)
-                    yield GroupDone(records, checkpoint_path(path, futures[future][0].index))
+                    yield GroupDone(records, checkpoint_path(path, first))
             time.sleep(0.02)
         if failure is not None:
             raise failure
@@ -166,13 +179,13 @@ def outcome(future) -> tuple[list | None, ClusterError | None]:
 
     The other tasks are then stopped and their finished groups still written before the error is raised.
     """
-    if future.status == "error":
-        exc = future.exception()
-        message = f"a task failed on a Dask worker: {type(exc).__name__}: {exc}. "
-        return None, ClusterError(message + "Every finished point is kept; continue the run with --resume")
     if future.status == "cancelled":
         return None, None
-    return future.result(), None
+    try:
+        return future.result(), None
+    except Exception as exc:  # the task raised, or its result was lost with a worker and could not be made again
+        message = f"a task failed on a Dask worker: {type(exc).__name__}: {exc}. "
+        return None, ClusterError(message + "Every finished point is kept; continue the run with --resume")
 
 
 def closing(client) -> None:
@@ -224,7 +237,7 @@ def remote_stop(name: str) -> Callable[[], bool]:
 CACHES: dict = {}
 
 
-def train_task(group, total: int, run_path: str, run_id: str):
+def train_task(run_cfg, group, total: int, run_path: str, run_id: str):
     """A Dask task: train one group of points on this worker; their records, or None if the run stopped.
 
     The checkpoint goes beside the run file when the worker sees its folder (a local cluster or a
@@ -240,7 +253,7 @@ def train_task(group, total: int, run_path: str, run_id: str):
     device = resolve_device(cfg.run.device)
     cache = CACHES.setdefault(device, DataCache(device, size=max(4, len(group))))
     datasets = {p.index: cache.get(p.config, p.seed) for p in group}
-    checkpoint = group_checkpoint(cfg, group, run_path, device) if Path(run_path).parent.is_dir() else None
+    checkpoint = group_checkpoint(run_cfg, group, run_path, device) if Path(run_path).parent.is_dir() else None
     sender = Sender(run_id)
     training = train_group(group, datasets, device, total, stop, checkpoint)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from engine.checkpoint import GroupCheckpoint, checkpoint_paths
+from engine.checkpoint import GroupCheckpoint, checkpoint_paths, remove_checkpoint
 from engine.cluster import IN_PROCESS, Cluster, closing, connect, train_there
 from engine.cluster import device_label as cluster_label
 from engine.config import ExperimentConfig, validate
@@ -123,7 +123,7 @@ def trainer(client, cfg, points, writer, cache, device, stop) -> Iterator:
     """Where the groups train: here, or on the cluster `client` reaches."""
     if client is None:
         return train_here(cfg, points, writer, cache, device, stop)
-    return train_there(client, points, writer, stop)
+    return train_there(client, cfg, points, writer, stop)
 
 
 def resume(
@@ -206,7 +206,7 @@ def execute(cfg, points: list[Point], writer: RunWriter, groups: Iterator) -> It
             if isinstance(item, GroupDone):
                 writer.add(item.records)
                 journal.finished(item.records)
-                item.checkpoint.unlink(missing_ok=True)
+                remove_checkpoint(item.checkpoint)
                 yield from finished_events(item.records)
             else:
                 journal.observe(item)

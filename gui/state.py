@@ -26,6 +26,9 @@ class CurveBuffer:
         self.series = {m: np.full(epochs, np.nan) for m in CURVE_METRICS}
 
     def append(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Add an epoch; one at or before the last (a group retried from its checkpoint) replaces from there."""
+        if self.count and epoch <= self.epoch[self.count - 1]:
+            self.count = int(np.searchsorted(self.epoch[: self.count], epoch))
         if self.count == len(self.epoch):
             self.grow()
         self.epoch[self.count] = epoch

@@ -76,6 +76,7 @@ def export_csv(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Pat
 
 def export_plot(view, path: Path) -> None:
     """Write the view as PNG, SVG or CSV, chosen by the suffix of `path`."""
+    view.refresh()
     view.settle()
     suffix = Path(path).suffix.lower()
     if suffix == ".svg":

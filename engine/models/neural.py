@@ -93,24 +93,26 @@ class GradientLearner(Learner):
         if session is not None:
             self.session.restore(self.module, session)
         n, size, run = len(x), self.train.batch_size, self.session
-        for _ in range(run.epoch, self.train.epochs):
-            self.module.train()
-            perm = torch.randperm(n, generator=run.order).to(self.device)
-            total = torch.zeros((), device=self.device)
-            for start in range(0, n, size):
-                idx = perm[start : start + size]
-                batch = x[idx] if run.augment is None else run.augment(x[idx][None])[0]
-                goal = idx if rows is None else rows(idx)
-                loss = objective(self.module(batch), run.targets, goal, self.loss).sum()
-                run.optimizer.zero_grad(set_to_none=True)
-                (loss / len(idx)).backward()
-                run.optimizer.step()
-                total += loss.detach()
-            if refine is not None:
-                run.targets = refine.next(run.targets, self.predict_logits(x))
-            run.epoch += 1
-            yield float(total) / max(n, 1)
-        self.session = None
+        try:
+            for _ in range(run.epoch, self.train.epochs):
+                self.module.train()
+                perm = torch.randperm(n, generator=run.order).to(self.device)
+                total = torch.zeros((), device=self.device)
+                for start in range(0, n, size):
+                    idx = perm[start : start + size]
+                    batch = x[idx] if run.augment is None else run.augment(x[idx][None])[0]
+                    goal = idx if rows is None else rows(idx)
+                    loss = objective(self.module(batch), run.targets, goal, self.loss).sum()
+                    run.optimizer.zero_grad(set_to_none=True)
+                    (loss / len(idx)).backward()
+                    run.optimizer.step()
+                    total += loss.detach()
+                if refine is not None:
+                    run.targets = refine.next(run.targets, self.predict_logits(x))
+                run.epoch += 1
+                yield float(total) / max(n, 1)
+        finally:
+            self.session = None  # a fit stopped or diverged early frees its optimizer state too
 
     def batch_order(self) -> torch.Generator:
         """The generator of this model's mini-batch permutations (one randperm per epoch)."""

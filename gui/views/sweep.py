@@ -139,6 +139,7 @@ class SweepView(PlotView):
         self.bands: list[pg.FillBetweenItem] = []
         self.pending: list[tuple] = []
         self.markers: tuple | None = None  # (results, metric) whose markers wait for the curves
+        self.scheduled = False  # a turn of drawing is waiting in the event loop
         self.bars: list[pg.ErrorBarItem] = []
         self.use_log = False
         self.chosen = ""
@@ -182,7 +183,8 @@ class SweepView(PlotView):
         """
         self.plot.clear()
         self.plot.legend.clear()
-        self.series, self.bands, self.bars, self.pending = {}, [], [], []
+        self.series, self.bands, self.bars, self.pending, self.markers = {}, [], [], [], None
+        self.plot.getAxis("bottom").setTicks(None)
         metric = self.update_metrics()
         self.use_log = self.log_x.isChecked() and self.positive_axis()
         self.plot.setLogMode(x=self.use_log, y=False)
@@ -204,7 +206,17 @@ class SweepView(PlotView):
         if sum(map(weight, self.pending)) <= TURN_BUDGET:
             self.draw_pending()
         else:  # the axes paint first; the curves follow, a few per event-loop turn
-            QTimer.singleShot(0, self.draw_pending)
+            self.next_turn()
+
+    def next_turn(self) -> None:
+        """Draw the next few curves at the next event-loop turn; one such turn is waiting at most."""
+        if not self.scheduled:
+            self.scheduled = True
+            QTimer.singleShot(0, self, self.on_turn)
+
+    def on_turn(self) -> None:
+        self.scheduled = False
+        self.draw_pending()
 
     def title_of(self, main) -> str:
         title = " vs ".join(label for label, _ in self.states)
@@ -224,7 +236,7 @@ class SweepView(PlotView):
         for curve in batch:
             self.draw_curve(*curve)
         if self.pending:
-            QTimer.singleShot(0, self.draw_pending)
+            self.next_turn()
         elif self.markers is not None:
             self.draw_markers(*self.markers)
             self.markers = None
