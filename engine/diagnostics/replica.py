@@ -7,6 +7,7 @@ response V, the bias b; the test error is ρ·H((m + b)/√q) + (1 − ρ)·H((m
 """
 
 import math
+import time
 from dataclasses import astuple, dataclass, replace
 from functools import lru_cache
 
@@ -26,6 +27,8 @@ DAMPED_STEPS = 20
 NEWTON_STEPS = 50
 ROUNDS = 5
 MAX_HALVINGS = 10
+SOLVE_SECONDS = 30.0  # one theory value may take this long; past it (a pathological λ, α) it is given up
+DEADLINE = [math.inf]  # when the value being solved is given up (set by `logistic_error`)
 MAX_STEP = 2.0
 PATH_START = 0.05  # α where a path of warm starts begins: far from any threshold, a cold start converges
 
@@ -168,6 +171,8 @@ def solve(alpha: float, rho: float, delta: float, ridge: float, start: State | N
     stalls (a warm start across a threshold, where the solution moves fast, can sit outside its
     basin). Raises RuntimeError when neither converges (λ = 0 below separability: ‖w‖ diverges).
     """
+    if time.monotonic() > DEADLINE[0]:
+        raise RuntimeError(f"replica fixed point at α = {alpha:g}, λ = {ridge:g} took over {SOLVE_SECONDS:g} s")
     problem = (alpha, delta, ridge, rho)
     state = start or damped(State(), problem, DAMPED_STEPS)
     for _ in range(ROUNDS):
@@ -240,7 +245,11 @@ def sparse_problem(alpha: float, delta: float, ridge: float, eta: float) -> tupl
 def logistic_error(alpha: float, rho: float, delta: float, ridge: float, eta: float = 1.0) -> float:
     """Theory test error of logistic regression (share η of weights trainable) trained on n = αd labels."""
     a, d, r = sparse_problem(alpha, delta, ridge, eta)
-    return fixed_point(a, rho, d, r).error(rho)
+    DEADLINE[0] = time.monotonic() + SOLVE_SECONDS
+    try:
+        return fixed_point(a, rho, d, r).error(rho)
+    finally:
+        DEADLINE[0] = math.inf
 
 
 def squared_shortfall(kappa: np.ndarray) -> np.ndarray:
