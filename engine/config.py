@@ -55,7 +55,9 @@ class DataConfig(Section):
     dim: int = Field(200, ge=1, le=100_000, description="input dimension d (Gaussian mixture, regression, clusters)")
     rho: float = Field(0.2, gt=0, lt=1, description="share ρ of class 1 in the Gaussian mixture")
     delta: float = Field(1.0, gt=0, le=100, description="noise variance Δ of the Gaussian mixture")
-    signal: float = Field(1.0, ge=0, le=100, description="norm r = ‖β‖ of the linear regression's coefficients")
+    signal: float = Field(
+        1.0, ge=0, le=100, description="norm r of the linear regression's coefficients ‖β‖ or of the two-scale mean ‖μ‖"
+    )
     target_noise: float = Field(0.5, ge=0, le=100, description="std σ of the linear regression's target noise")
     input_noise: float = Field(
         0.1, ge=0, le=10, description="std of Gaussian input noise (2-D datasets) or around each cluster's centre"
@@ -65,6 +67,9 @@ class DataConfig(Section):
     informative_dim: int = Field(8, ge=1, le=100_000, description="coordinates that hold the clusters' centres")
     cluster_spread: float = Field(2.5, gt=0, le=1000, description="std of the clusters' centres")
     nuisance_std: float = Field(2.0, ge=0, le=1000, description="std of the clusters' uninformative coordinates")
+    slow_dim: int = Field(10, ge=0, le=100_000, description="coordinates in the slow block (two_scales): the last ones")
+    slow_scale: float = Field(0.05, gt=0, le=1, description="factor on the slow block's coordinates (two_scales)")
+    slow_share: float = Field(0.8, ge=0, le=1, description="share of ‖μ‖² in the slow block (two_scales)")
     path: str = Field("", description="path of an .npz or .h5 file with X, y (dataset 'file')")
     root: str = Field(
         "",
@@ -83,7 +88,7 @@ class ModelConfig(Section):
 
     model: FamilyName = Field("mlp", description="model family")
     width: int = Field(64, ge=1, le=1_000_000, description="size knob: hidden units, channels, features or centres")
-    depth: int = Field(2, ge=1, le=16, description="hidden layers of an MLP")
+    depth: int = Field(2, ge=0, le=16, description="hidden layers of an MLP (0: a linear model)")
     k: int = Field(
         1, ge=0, le=100_000, description="neighbours of a k-NN vote; 0 = √n of its training set (grows with the data)"
     )

@@ -8,6 +8,7 @@ from engine.datasets import (  # noqa: F401  (registration)
     linear_regression,
     mnist1d_data,
     toy2d,
+    two_scales,
 )
 from engine.datasets.base import DATASETS, Dataset, Splits, split_rng
 from engine.datasets.noise import NOISE_KINDS, corrupt_labels, transition_matrix

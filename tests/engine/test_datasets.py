@@ -16,7 +16,9 @@ def small(dataset: str, **kw) -> DataConfig:
     return DataConfig(**(base | kw))
 
 
-@pytest.mark.parametrize("name", ["clusters", "gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"])
+@pytest.mark.parametrize(
+    "name", ["clusters", "gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals", "two_scales"]
+)
 def test_generated_datasets_have_requested_sizes_and_are_reproducible(name):
     data = build_dataset(small(name), seed=3)
     assert (len(data.x_train), len(data.x_test), len(data.x_pool)) == (200, 100, 300)
@@ -59,7 +61,7 @@ def test_measured_noise_matches_the_transition_matrix(kind, rate):
         assert np.array_equal(noisy[flipped], pair_target(classes)[clean[flipped]])
 
 
-GENERATED = ["clusters", "gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals"]
+GENERATED = ["clusters", "gaussian_mixture", "linear_regression", "mnist1d", "moons", "spirals", "two_scales"]
 SIGMAS = 4.5  # a binomial or correlation check at 4.5 standard errors fails by chance about once in 150 000
 
 
@@ -175,6 +177,17 @@ def test_unreadable_and_missing_files_are_reported(tmp_path):
         build_dataset(small("file", path=str(garbage)), 0)
     with pytest.raises(DataFileError, match="does not exist"):
         build_dataset(small("file", path=str(tmp_path / "nope.npz")), 0)
+
+
+def test_two_scales_slow_block_is_scaled_and_holds_its_share_of_the_class_mean():
+    cfg = small("two_scales", n_train=20_000, noise=0.0, dim=30, slow_dim=5, slow_scale=0.1, slow_share=0.8, signal=3.0)
+    data = build_dataset(cfg, seed=1)
+    x, sign = data.x_train.astype(np.float64), 2.0 * data.y_train - 1
+    mean = (sign[:, None] * x).mean(0)  # estimates μ ⊙ scale
+    assert np.allclose(x[:, :25].std(0) ** 2 - mean[:25] ** 2, 1, atol=0.05)
+    assert np.allclose(x[:, 25:].std(0) ** 2 - mean[25:] ** 2, 0.01, atol=0.0005)
+    assert np.sum((mean[25:] / 0.1) ** 2) == pytest.approx(0.8 * 9, rel=0.05)
+    assert data.bayes_error == pytest.approx(0.00135, abs=1e-5)
 
 
 def test_every_registered_dataset_is_tested():
