@@ -211,12 +211,14 @@ def concat_targets(parts: list[Targets]) -> Targets:
 def train_stacked(jobs: list[Job], options: Options, stop: Callable[[], bool]) -> Fits:
     """Train `jobs` as stacked computations, yielding every running job's Fit after each epoch.
 
-    Jobs with the same budget and number of training inputs train together, in width buckets;
+    Jobs with the same budget, number of training inputs and depth train together, in width buckets;
     False if `stop` asked to end (checked after every epoch).
     """
     parts: dict[tuple, list[Job]] = {}
     for job in jobs:
-        parts.setdefault((job.learner.train.model_dump_json(), len(job.x)), []).append(job)
+        # stacked modules need equal depth: a linear MLP (depth 0) never pads into a deeper one
+        layers = sum(1 for _ in job.learner.module.modules())
+        parts.setdefault((job.learner.train.model_dump_json(), len(job.x), layers), []).append(job)
     for part in parts.values():
         if not (yield from train_part(part, options, stop)):
             return False

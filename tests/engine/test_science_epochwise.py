@@ -8,7 +8,7 @@ from engine.presets import load_preset
 from engine.protocol import Point, train_group
 from tests.engine.science import CPU, config
 
-SEEDS = (0, 1, 2)
+SEEDS = (10, 11, 12)  # not among the seeds (0-4) the setting was tuned on; 20-22 pass too
 DESCENTS = ("first descent", "rise", "second descent")
 
 
