@@ -1,6 +1,6 @@
 """DDX engine: experiment config, datasets, models, training and run files (no Qt here)."""
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 
 def open_run(path):
