@@ -76,18 +76,23 @@ class Columns:
     """
 
     def __init__(self):
-        self.rows, self.last = 0, None
+        self.rows, self.last, self.source = 0, None, None
         self.lists: dict[tuple, list] = {}
         self.arrays: dict[tuple, np.ndarray] = {}
 
     def update(self, points: list[PointResult], axes: list[Axis]) -> "Columns":
-        """Fold in points appended since the last call (or start again if the list was reordered).
+        """Fold in points appended since the last call (or start again if the list was replaced or reordered).
 
         Swept values are stored as their place on the axis (`axis_position`): a choice's index.
         """
         placed = {axis.key: axis for axis in axes}
-        if self.rows > len(points) or (self.rows and points[self.rows - 1] is not self.last):
+        if (
+            self.source is not points
+            or self.rows > len(points)
+            or (self.rows and points[self.rows - 1] is not self.last)
+        ):
             self.__init__()
+            self.source = points
         for point in points[self.rows :]:
             row = {("value", k): axis_position(placed[k], v) if k in placed else v for k, v in point.values.items()}
             row[("bayes",)] = math.nan if point.bayes_error is None else point.bayes_error
