@@ -277,7 +277,8 @@ class SweepView(PlotView):
         key = f"{label}.{series_key(role, results, second)}.{metric}"
         self.series[f"{key}_mean"] = (xs, mean)
         self.series[f"{key}_std"] = (xs, std)
-        color = shade(role_color(role), index, min(len(results.second_values()), MAX_SERIES))
+        count = min(len(results.second_values()), MAX_SERIES)  # the series drawn per role
+        color = shade(role_color(role), index, count)
         reference = not is_model_role(role)
         curve = (
             role_label(role) if second is None else f"{role_label(role)} · {results.keys[1]} = {format_value(second)}"
@@ -285,9 +286,9 @@ class SweepView(PlotView):
         name = curve if len(self.states) == 1 else f"{curve} · {label}"
         symbol = series_symbol(index) if second is not None else (None if reference else "o")
         if results.axes[0].categorical:
-            count = min(len(results.second_values()), MAX_SERIES)
-            order = (slot * len(results.roles) + results.roles.index(role)) * count + index
-            shift = side_by_side(order, len(self.states) * len(results.roles) * count)
+            roles = results.roles
+            order = (slot * len(roles) + roles.index(role)) * count + index
+            shift = side_by_side(order, len(self.states) * len(roles) * count)
             return [((xs + shift, mean, std), color, None, symbol or "o", name)]
         style = PEN_STYLES["dash" if reference else RUN_STYLES[slot % len(RUN_STYLES)]]
         return [(binned(MAX_DRAWN, xs, mean, std), color, style, symbol, name)]
