@@ -97,7 +97,7 @@ class Columns:
             row = {("value", k): axis_position(placed[k], v) if k in placed else v for k, v in point.values.items()}
             row[("bayes",)] = math.nan if point.bayes_error is None else point.bayes_error
             row |= {(role, metric): v for role, final in point.final.items() for metric, v in final.items()}
-            for column in row.keys() - self.lists.keys():
+            for column in [c for c in row if c not in self.lists]:  # in row order: the same on every run
                 self.lists[column] = [math.nan] * self.rows
             for column, values in self.lists.items():
                 values.append(row.get(column, math.nan))
@@ -189,12 +189,19 @@ class Results:
         return sorted(found, key=lambda m: (m != "test_error", m))
 
     def reference_metric(self) -> str | None:
-        """The metric the closed-form reference roles predict (test_loss for Hastie), if any."""
+        """The metric the closed-form reference roles predict (excess_risk for Hastie), if any.
+
+        The metric most reference roles hold values of; ties go to test_error, then by name. A reference
+        that is itself a fit (Hastie's ridgeless) also has a train loss, which no theory curve predicts.
+        """
         columns = self.columns()
+        predicted: dict[str, int] = {}
         for role, metric in columns.final_columns():
             if not is_model_role(role) and metric != "epoch" and np.isfinite(columns[(role, metric)]).any():
-                return metric
-        return None
+                predicted[metric] = predicted.get(metric, 0) + 1
+        if not predicted:
+            return None
+        return min(predicted, key=lambda metric: (-predicted[metric], metric != "test_error", metric))
 
     def by_value(self) -> dict[tuple, list[PointResult]]:
         """The points grouped by their swept values: one group per cell of the grid, seeds together."""

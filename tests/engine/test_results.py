@@ -145,6 +145,20 @@ def test_a_run_file_gives_best_epochs_roles_in_order_bayes_error_and_the_referen
     assert results.interpolation_threshold() is None, "the mixture's dimension does not size its teacher"
 
 
+def test_the_references_metric_is_the_one_most_references_predict_not_a_fits_train_loss():
+    """Hastie's theory predicts excess_risk; the ridgeless fit beside it also records a train loss."""
+    sweep = {"axis": "data.dim", "values": [10], "axis2": "", "values2": [], "seeds": [0]}
+    config = {"run": {"name": "r"}, "data": {"dataset": "linear_regression"}, "sweep": sweep}
+    one = np.ones(1)
+    roles = {
+        "ridgeless": {"epoch": one, "train_loss": 0.1 * one, "excess_risk": 0.3 * one},
+        "theory": {"epoch": one, "excess_risk": 0.25 * one},
+        "teacher": curves([0.2]),
+    }
+    records = [PointRecord(0, 0, {"data.dim": 10}, roles, attrs={})]
+    assert Results.from_run(RunData("r.h5", {}, config, "complete", records)).reference_metric() == "excess_risk"
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     cells=st.lists(
