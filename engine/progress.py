@@ -26,9 +26,12 @@ def format_eta(seconds: float | None) -> str:
 
 
 class Progress:
-    """Points done of the total, the current epoch, and an ETA from the work fraction done so far.
+    """Points done of the total, the latest epoch, and an ETA from the work fraction done so far.
 
-    Only model roles count as work: closed-form reference roles (theory, Bayes errors) take no time.
+    Work is counted per point and per role, so events of points that train together, or on several
+    workers at once, may interleave in any order: the fraction only grows, and reaches 1 when every
+    point has finished. Only model roles count as work: closed-form reference roles (theory, Bayes
+    errors) take no time.
     """
 
     def __init__(self, cfg: ExperimentConfig, total: int, done: int = 0):
@@ -36,8 +39,7 @@ class Progress:
         teachers = teacher_count(cfg.distill)
         self.roles = teachers + (cfg.distill.mode != "none") + 1
         self.done = self.resumed_at = done
-        self.roles_done = 0
-        self.training = 0
+        self.started: dict[int, dict[str, float]] = {}  # point → model role → share of its epochs done
         self.diverged: list[str] = []
         self.role = ""
         self.current = -1
@@ -50,29 +52,34 @@ class Progress:
         cfg = validate(json.loads(event.config_json), f"{event.path} (config)")
         return cls(cfg, event.total_points, event.points_done)
 
+    @property
+    def training(self) -> int:
+        """Points started and not yet finished."""
+        return len(self.started)
+
     def update(self, event) -> None:
         if isinstance(event, PointStarted):
-            if not self.training:
-                self.roles_done, self.role, self.epoch = 0, "", 0
-            self.training += 1
+            if not self.started:
+                self.role, self.epoch = "", 0
+            self.started.setdefault(event.index, {})  # a task run again keeps what its point had done
         elif isinstance(event, EpochMetrics) and is_model_role(event.role):
-            if event.role != self.role:
-                self.roles_done += bool(self.role)
-                self.role = event.role
-            self.current, self.epoch, self.epochs = event.point, event.epoch, event.epochs
+            shares = self.started.setdefault(event.point, {})
+            share = event.epoch / event.epochs if event.epochs else 1.0
+            shares[event.role] = max(shares.get(event.role, 0.0), min(share, 1.0))
+            self.role, self.current, self.epoch, self.epochs = event.role, event.point, event.epoch, event.epochs
         elif isinstance(event, PointFinished):
+            self.started.pop(event.index, None)
             self.done += 1
-            self.training = max(0, self.training - 1)
-            if not self.training:
-                self.roles_done, self.role, self.epoch = 0, "", 0
+            if not self.started:
+                self.role, self.epoch = "", 0
             self.diverged += [
                 f"point {event.index + 1}: {role} diverged at epoch {epoch}" for role, epoch in event.diverged.items()
             ]
 
     def fraction(self) -> float:
-        """Share of the work done; points trained together advance together."""
-        within = (self.roles_done + (self.epoch / self.epochs if self.epochs else 0)) / self.roles
-        return min(1.0, (self.done + self.training * min(within, 1.0)) / max(1, self.total))
+        """Share of the work done: finished points, and the epochs done of the points still training."""
+        training = sum(min(1.0, sum(shares.values()) / self.roles) for shares in self.started.values())
+        return min(1.0, (self.done + training) / max(1, self.total))
 
     def eta(self) -> float | None:
         """Seconds left, from the pace of the points trained in this session (a resumed run skips some)."""

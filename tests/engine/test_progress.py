@@ -60,3 +60,31 @@ def test_quiet_prints_only_where_and_the_outcome():
         "writing run.h5 (3 points)",
         "run stopped in 1.5 s: run.h5",
     ]
+
+
+def test_points_training_on_several_workers_at_once_advance_the_fraction_monotonically_to_one():
+    """Two workers: point 0 and 1 interleave role by role, point 1 finishes first, then 2 and 3 interleave."""
+    roles = ("teacher", "student", "baseline")
+
+    def point(p: int) -> list:
+        return [EpochMetrics(p, role, e, 2, {"test_error": 0.3}) for role in roles for e in (1, 2)]
+
+    def interleaved(a: list, b: list) -> list:
+        return [event for pair in zip(a, b, strict=True) for event in pair]
+
+    stream = [PointStarted(0, 4, 0, {}), PointStarted(1, 4, 0, {})]
+    stream += interleaved(point(0)[:4], point(1)[1:5]) + [point(1)[0], point(1)[5], PointFinished(1, 0, {}, FINAL)]
+    stream += [PointStarted(2, 4, 0, {})] + interleaved(point(0)[4:], point(2)[:2]) + [PointFinished(0, 0, {}, FINAL)]
+    stream += [PointStarted(3, 4, 0, {})] + interleaved(point(2)[2:], point(3)[:4]) + [PointFinished(2, 0, {}, FINAL)]
+    stream += point(3)[4:] + [PointFinished(3, 0, {}, FINAL)]
+    progress = engine.progress.Progress(tiny_config(), 4)
+    fractions = []
+    for event in stream:
+        progress.update(event)
+        fractions.append(progress.fraction())
+    assert fractions == sorted(fractions), "the fraction never goes backwards"
+    assert fractions[-1] == 1
+    assert fractions.index(1) >= len(stream) - 2, "1 only once the last point's last role has its last epoch"
+    halfway = stream.index(PointFinished(0, 0, {}, FINAL))
+    assert 0.5 <= fractions[halfway] < 0.75, "two points done and two started: about half the work"
+    assert progress.done == 4 and progress.training == 0
