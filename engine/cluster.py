@@ -60,6 +60,9 @@ def connect(cluster: Cluster):
         raise ClusterError(
             "--workers and --scheduler need Dask distributed, which is not installed: pip install 'ddx[cluster]'"
         ) from None
+    # the local scheduler and nannies run in this process; their INFO lines (each worker's start and
+    # stop, every client connection) would bury the run's own output
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     if cluster.scheduler:
         try:
             return Client(cluster.scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -86,12 +89,17 @@ def local_cluster(workers: int):
     def spec(i: int) -> dict:
         env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         options = {"nthreads": 1, "env": env, "memory_limit": 0, "host": LOOPBACK, "silence_logs": logging.ERROR}
+        options["preload"] = ["engine.local_worker"]  # a worker the nanny starts again too
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
             options["resources"] = {"GPU": 1}
         return {"cls": Nanny, "options": options}
 
-    scheduler = {"cls": Scheduler, "options": {"dashboard_address": None, "host": LOOPBACK}}
+    # no dashboard; the scheduler's HTTP server (health checks) takes a free loopback port, not 8787
+    scheduler = {
+        "cls": Scheduler,
+        "options": {"dashboard": False, "dashboard_address": f"{LOOPBACK}:0", "host": LOOPBACK},
+    }
     return SpecCluster(workers={i: spec(i) for i in range(workers)}, scheduler=scheduler, silence_logs=logging.ERROR)
 
 
