@@ -17,7 +17,7 @@ from engine.checkpoint import checkpoint_paths  # noqa: E402
 from engine.cli import main  # noqa: E402
 from engine.cluster import Cluster  # noqa: E402
 from engine.errors import ClusterError  # noqa: E402
-from engine.events import EpochMetrics, PointFinished, RunFinished  # noqa: E402
+from engine.events import EpochMetrics, RunFinished  # noqa: E402
 from engine.runfile import load_run  # noqa: E402
 from engine.runner import resume, run  # noqa: E402
 from tests.engine.helpers import run_all, tiny_config  # noqa: E402
@@ -97,20 +97,37 @@ def test_an_unreachable_scheduler_is_one_clear_error_before_any_file(tmp_path, m
     assert "cannot reach the Dask scheduler" in err and "Traceback" not in err and not out.exists()
 
 
-def test_a_task_failing_on_a_worker_fails_the_run_keeping_finished_points(tmp_path, scheduler):
-    """A data error that only the second point meets (too few images for its n_train) fails on the worker."""
+def test_a_task_failing_on_a_worker_fails_the_run_keeping_finished_points_and_resumes(tmp_path, capfd):
+    """A data error that only the second point meets (too few images for its n_train) fails on the worker.
+
+    One worker trains the groups in order, so the first point has finished when the second fails.
+    """
+    from engine.datasets.images import cached_images
     from tests.engine.image_fixtures import write_mnist
 
     write_mnist(tmp_path, n_train=96, n_test=32)
-    data = {"dataset": "mnist", "root": str(tmp_path), "n_val": 8, "n_test": 32, "n_unlabeled": 8}
-    cfg = tiny_config(data=data, sweep={"axis": "data.n_train", "values": [40, 500]}, run={"batch_models": False})
-    path, finished = tmp_path / "failing.h5", []
-    with pytest.raises(ClusterError, match="a task failed on a Dask worker: DataFileError: .*too few"):
-        for event in run(cfg, path, cluster=Cluster(scheduler=scheduler)):
-            finished += [event.index] if isinstance(event, PointFinished) else []
+    toml = tmp_path / "failing.toml"
+    toml.write_text(
+        f'[data]\ndataset = "mnist"\nroot = "{tmp_path}"\nn_train = 40\nn_val = 8\nn_test = 32\nn_unlabeled = 8\n'
+        '[teacher]\nmodel = "mlp"\nwidth = 16\n[student]\nmodel = "mlp"\nwidth = 8\n'
+        '[train]\nepochs = 3\nbatch_size = 32\n[sweep]\naxis = "data.n_train"\nvalues = [40, 500]\n'
+        '[run]\nname = "failing"\ndevice = "cpu"\nbatch_models = false\n'
+    )
+    path = tmp_path / "failing.h5"
+    assert main(["run", str(toml), "--workers", "1", "--out", str(path)]) == 2
+    err = capfd.readouterr().err
+    assert "point 1/2 done" in err
+    assert err.count("error: a task failed on a Dask worker: DataFileError: ") == 1 and "too few" in err
+    assert "Compute Failed" not in err and "Traceback" not in err, "one message, not the workers' tracebacks"
+    assert "INFO" not in err and "dashboard" not in err, "no Dask chatter"
     stored = load_run(path)
     assert stored.status == "failed" and "too few" in stored.attrs["error"]
-    assert [p.index for p in stored.points] == finished, "every point reported finished is kept"
+    assert [p.index for p in stored.points] == [0], "the point finished before the failure is kept"
+    write_mnist(tmp_path, n_train=600, n_test=32)  # the data fixed
+    cached_images.cache_clear()  # as a new process would read it: this one keeps the images it read
+    assert main(["run", "--resume", str(path), "--quiet"]) == 0
+    resumed = load_run(path)
+    assert resumed.status == "complete" and sorted(p.index for p in resumed.points) == [0, 1]
 
 
 def test_stop_leaves_a_stopped_file_that_resumes_to_the_uninterrupted_run(tmp_path, scheduler):
