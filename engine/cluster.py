@@ -12,10 +12,12 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,9 +75,31 @@ def connect(cluster: Cluster):
                 "(tcp://host:8786)"
             ) from None
     try:
-        return Client(local_cluster(cluster.workers))
+        with interrupts_ignored():
+            return Client(local_cluster(cluster.workers))
     except (OSError, TimeoutError, RuntimeError) as exc:
         raise ClusterError(f"could not start {cluster.workers} local Dask worker process(es): {exc}") from None
+
+
+@contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Ignore SIGINT while local workers start, so that they start ignoring it too.
+
+    Ctrl+C in a terminal reaches the whole process group, local workers included; a worker it
+    interrupted would die with a traceback, and its task would not save its checkpoint. An ignored
+    signal stays ignored through spawn (fork and exec), and Python keeps it so; a blocked one
+    would not, as the spawn resets the mask. The cost: Ctrl+C does nothing for the few seconds the
+    workers take to start. Only the main thread may change a handler; elsewhere (the app's run
+    thread) the workers' preload (engine.local_worker) alone ignores it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def local_cluster(workers: int):

@@ -2,8 +2,10 @@
 
 import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,3 +160,52 @@ def test_closing_the_run_as_ctrl_c_does_leaves_a_stopped_file_and_a_checkpoint(t
     events.close()  # what Ctrl+C (KeyboardInterrupt) does to the generator
     assert load_run(tmp_path / "closed.h5").status == "stopped"
     assert clients[0].status == "closed" and checkpoint_paths(tmp_path / "closed.h5"), "the task saved and returned"
+
+
+def test_ctrl_c_in_a_terminal_stops_the_run_and_leaves_the_workers_to_save_their_checkpoints(tmp_path):
+    """Ctrl+C reaches the whole process group, local workers included: they ignore it and the client stops them."""
+    out = tmp_path / "interrupted.h5"
+    small = ["data.n_train=200", "data.n_val=50", "data.n_test=200", "data.n_unlabeled=300", "sweep.seeds=[0]"]
+    small += ["sweep.values=[4,8]", "run.batch_models=false", "train.epochs=100000", "run.checkpoint_seconds=1"]
+    argv = [sys.executable, str(Path(__file__).parents[2] / "main.py"), "run", "quickstart", "--device", "cpu"]
+    argv += [*(arg for key in small for arg in ("--set", key)), "--workers", "2", "--quiet", "--out", str(out)]
+    cli = subprocess.Popen(
+        argv,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job would ignore it
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not checkpoint_paths(out) and cli.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        saved = max(path.stat().st_mtime_ns for path in checkpoint_paths(out))  # both groups train
+        os.killpg(cli.pid, signal.SIGINT)
+        err = cli.communicate(timeout=120)[1]
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+    assert cli.returncode == 130 and "interrupted: the run file keeps every finished point" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, "no worker died of the Ctrl+C"
+    assert load_run(out).status == "stopped"
+    assert max(path.stat().st_mtime_ns for path in checkpoint_paths(out)) > saved, "a checkpoint saved on the stop"
+
+
+def ignores_sigint() -> bool:
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_a_local_worker_started_again_after_a_death_ignores_ctrl_c_too():
+    client = engine.cluster.connect(Cluster(workers=1))
+    try:
+        first = client.run(os.getpid)
+        os.kill(next(iter(first.values())), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while set(client.scheduler_info()["workers"]) in (set(), set(first)) and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the nanny has a new worker process up
+        assert list(client.run(os.getpid).values()) != list(first.values()), "a new worker process"
+        assert list(client.run(ignores_sigint).values()) == [True]
+    finally:
+        engine.cluster.closing(client)
