@@ -68,7 +68,7 @@ def connect(cluster: Cluster):
     if cluster.scheduler:
         try:
             return Client(cluster.scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # Dask raises many kinds: OSError, ValueError, TypeError (tls:// without TLS set up)
             raise ClusterError(
                 f"cannot reach the Dask scheduler at {cluster.scheduler!r} ({exc}); start one with "
                 "`dask scheduler` and workers with `dask worker <address>`, or check the address "

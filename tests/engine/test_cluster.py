@@ -97,6 +97,10 @@ def test_an_unreachable_scheduler_is_one_clear_error_before_any_file(tmp_path, m
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "cannot reach the Dask scheduler" in err and "Traceback" not in err and not out.exists()
+    for malformed in ("tls://127.0.0.1:1", "ucx://127.0.0.1:1", "tcp://", "nonsense://x"):
+        assert main([*argv[:-1], malformed]) == 2, malformed
+        err = capsys.readouterr().err
+        assert f"cannot reach the Dask scheduler at {malformed!r}" in err and "Traceback" not in err
 
 
 def test_a_task_failing_on_a_worker_fails_the_run_keeping_finished_points_and_resumes(tmp_path, capfd):
