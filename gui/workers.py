@@ -60,9 +60,9 @@ class WorkersDialog(QDialog):
         self.address = QLineEdit(current.scheduler or "tcp://localhost:8786")
         self.address.setMinimumWidth(240)
         {"local": self.local, "scheduler": self.remote}.get(self.mode_of(current), self.here).setChecked(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept_if_complete)
+        self.buttons.rejected.connect(self.reject)
         grid = QGridLayout(self)
         grid.addWidget(self.here, 0, 0, 1, 2)
         grid.addWidget(self.local, 1, 0)
@@ -72,15 +72,32 @@ class WorkersDialog(QDialog):
         hint = QLabel("Workers need Dask: pip install 'ddx[cluster]'. See docs/cluster.md.")
         hint.setWordWrap(True)
         grid.addWidget(hint, 3, 0, 1, 2)
-        grid.addWidget(buttons, 4, 0, 1, 2)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #c0392b")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        grid.addWidget(self.problem, 4, 0, 1, 2)
+        grid.addWidget(self.buttons, 5, 0, 1, 2)
+        self.address.textEdited.connect(self.problem.hide)
 
     @staticmethod
     def mode_of(cluster: Cluster) -> str:
         return "scheduler" if cluster.scheduler else "local" if cluster.workers else "in-process"
 
+    def accept_if_complete(self) -> None:
+        """Close with the choice, unless the scheduler option lacks a usable address: then say so and stay."""
+        address = self.address.text().strip()
+        if self.remote.isChecked() and "://" not in address:
+            given = f"{address!r} is not" if address else "no address is"
+            self.problem.setText(f"The scheduler option needs its address, such as tcp://host:8786; {given} one.")
+            self.problem.show()
+            self.address.setFocus()
+            return
+        self.accept()
+
     def chosen(self) -> Cluster:
         if self.local.isChecked():
             return Cluster(workers=self.count.value())
-        if self.remote.isChecked() and self.address.text().strip():
+        if self.remote.isChecked():
             return Cluster(scheduler=self.address.text().strip())
         return Cluster()

@@ -1,6 +1,7 @@
 """The Workers setting: chosen in a dialog, remembered between launches, used by Run; a bad scheduler is a dialog."""
 
 import pytest
+from PySide6.QtWidgets import QDialogButtonBox
 
 import engine.cluster
 from engine.cluster import Cluster
@@ -36,3 +37,20 @@ def test_an_unreachable_scheduler_is_a_dialog_and_the_app_keeps_running(window, 
     assert any("cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in text for _, text in errors)
     assert not list((tmp_path / "data").glob("*.h5")), "nothing was written"
     assert window.run_action.isEnabled()
+
+
+def test_the_scheduler_option_without_an_address_is_refused_in_the_dialog(window, qtbot):
+    dialog = WorkersDialog(saved_cluster(), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.remote.setChecked(True)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    for bad in ("", "   ", "localhost:8786"):
+        dialog.address.setText(bad)
+        ok.click()
+        assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted, "the dialog stays open"
+        assert dialog.problem.isVisible() and "needs its address, such as tcp://host:8786" in dialog.problem.text()
+    dialog.address.setText("tcp://10.0.0.5:8786")
+    ok.click()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    assert dialog.chosen() == Cluster(scheduler="tcp://10.0.0.5:8786")
