@@ -151,6 +151,8 @@ def train_there(client, cfg, points, writer, stop: Callable[[], bool]) -> Iterat
     client.subscribe_topic(run_id, lambda event: events.put(event[1]))
     stopping = DaskEvent(f"{run_id}-stop", client=client)
     total, path = int(writer.attrs["total_points"]), str(writer.path)
+    groups = plan_groups(points)
+    note_idle_workers(len(groups), len(client.scheduler_info().get("workers", {})))
     futures = {
         client.submit(
             train_task,
@@ -163,7 +165,7 @@ def train_there(client, cfg, points, writer, stop: Callable[[], bool]) -> Iterat
             pure=False,
             retries=RETRIES,
         ): group
-        for group in plan_groups(points)
+        for group in groups
     }
     finished = as_completed(list(futures))
     stopped, failure = False, None
@@ -194,6 +196,18 @@ def train_there(client, cfg, points, writer, stop: Callable[[], bool]) -> Iterat
         client.cancel(list(futures))
         client.unsubscribe_topic(run_id)
         closing(client)
+
+
+def note_idle_workers(groups: int, workers: int) -> None:
+    """Warn when some workers will have nothing to train: a group of points is one task on one worker."""
+    if 0 < groups < workers:
+        log.warning(
+            "%d group(s) of points for %d Dask workers, so %d worker(s) stay idle: points that train together "
+            "(run.batch_models = true) are one task; see 'When workers pay' in docs/cluster.md",
+            groups,
+            workers,
+            workers - groups,
+        )
 
 
 def drained(events: queue.Queue) -> Iterator[Event]:

@@ -136,13 +136,14 @@ def test_a_task_failing_on_a_worker_fails_the_run_keeping_finished_points_and_re
     assert resumed.status == "complete" and sorted(p.index for p in resumed.points) == [0, 1]
 
 
-def test_stop_leaves_a_stopped_file_that_resumes_to_the_uninterrupted_run(tmp_path, scheduler):
+def test_stop_leaves_a_stopped_file_that_resumes_to_the_uninterrupted_run(tmp_path, scheduler, caplog):
     cfg = tiny_config(sweep=SWEEP, train={"epochs": 150}, data={"n_train": 300})
     path = tmp_path / "stopped.h5"
     seen = []
     for event in run(cfg, path, stop=lambda: len(seen) >= 6, cluster=Cluster(scheduler=scheduler)):
         if isinstance(event, EpochMetrics):
             seen.append(event)
+    assert "1 group(s) of points for 2 Dask workers, so 1 worker(s) stay idle" in caplog.text, "the sweep is one task"
     stopped = load_run(path)
     assert stopped.status == "stopped" and len(stopped.points) < 4
     began = time.monotonic()
