@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from engine import __version__
-from engine.columns import append_rows, read_rows
+from engine.columns import append_rows, read_column, read_rows
 from engine.errors import OutputError, RunFileError
-from engine.journal import Journal, count_journal, journal_path, read_journal
+from engine.journal import Journal, finished_indices, journal_path, read_journal
 from engine.legacy import read_point_groups
 from engine.records import PointRecord, RunData, best_epoch, final_metrics, summary_table
 from engine.runlock import RunLock, check_folder
@@ -241,15 +242,33 @@ def load_run(path: str | Path) -> RunData:
 
 
 def peek(path: str | Path) -> dict:
-    """Status, points and first description line from the root attributes only (cheap for run browsers)."""
-    attrs, config = read_run_file(Path(path), check_header)
+    """Status, points and first description line from the root attributes, the table's index column and
+    the journal's record headers (cheap for run browsers); a point in both the table and the journal
+    counts once."""
+    path = Path(path)
+    attrs, config, stored = read_run_file(path, header_and_index)
+    journaled = finished_indices(journal_path(path))
+    done = int(attrs.get("points_done", 0)) + len(journaled) if stored is None else len(stored | journaled)
     lines = str(config["run"].get("description", "")).strip().splitlines()
     return {
         "status": str(attrs.get("status", "")),
-        "points_done": int(attrs.get("points_done", 0)) + count_journal(journal_path(Path(path))),
+        "points_done": done,
         "total_points": int(attrs.get("total_points", 0)),
         "description": lines[0] if lines else "",
     }
+
+
+def header_and_index(f: h5py.File, path: Path) -> tuple[dict, dict, set[int] | None]:
+    """The root attributes, the config and the point table's indices (None before format 5: no table)."""
+    attrs, config = check_header(f, path)
+    if int(attrs.get("format_version", 0)) < 5:
+        return attrs, config, None
+    if "points/index" not in f:
+        return attrs, config, set()
+    index = f["points/index"]
+    bad = np.zeros(index.shape[0], dtype=bool)
+    rows = read_column(index, bad)
+    return attrs, config, set(rows[~bad].tolist())
 
 
 def new_run_path(folder: str | Path, name: str) -> Path:

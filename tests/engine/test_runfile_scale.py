@@ -88,6 +88,19 @@ def test_a_journal_point_already_in_the_table_is_read_once(tmp_path):
     assert [p.index for p in load_run(path).points] == [0]
 
 
+def test_the_run_browser_counts_a_point_in_both_the_table_and_the_journal_once(tmp_path):
+    path = tmp_path / "twice.h5"
+    writer = open_writer(path, 5, checkpoint=3600.0)
+    writer.add([synthetic_point(i) for i in range(3)])
+    journal = journal_path(path).read_bytes()
+    writer.checkpoint()
+    journal_path(path).write_bytes(journal)  # killed between the rename and emptying the journal
+    assert peek(path)["points_done"] == len(load_run(path).points) == 3
+    writer.add([synthetic_point(3)])  # the run goes on: a new point in the journal only
+    assert peek(path)["points_done"] == len(load_run(path).points) == 4
+    writer.finish("stopped")
+
+
 def test_a_torn_last_record_loses_only_the_point_it_was_writing(tmp_path):
     path = tmp_path / "torn.h5"
     writer = open_writer(path, 3, checkpoint=3600.0)
