@@ -1,5 +1,6 @@
 """HDF5 run files: one file per run, one writer, replaced atomically so a crash never corrupts it."""
 
+import glob
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ from engine.errors import OutputError, RunFileError
 from engine.journal import Journal, finished_indices, journal_path, read_journal
 from engine.legacy import read_point_groups
 from engine.records import PointRecord, RunData, best_epoch, final_metrics, summary_table
-from engine.runlock import RunLock, check_folder
+from engine.runlock import RunLock, check_folder, process_alive
 
 __all__ = [
     "PointRecord",
@@ -99,6 +100,7 @@ class RunWriter:
     def opened(cls, path, attrs, points, axes, lock):
         """Write the whole file from `points` (the journal's too, when resuming) and empty the journal."""
         writer = cls(path, attrs, points, axes, lock)
+        remove_stale_copies(path)
         try:
             writer.replace(lambda f: append_rows(f, writer.points, writer.descriptions), copy=False)
             writer.journal.clear()
@@ -165,7 +167,7 @@ class RunWriter:
         place: only new rows are written, so the work under h5py, which never releases the GIL, stays
         small.
         """
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp = copy_path(self.path, os.getpid())
         try:
             if copy:
                 shutil.copyfile(self.path, tmp)
@@ -183,6 +185,23 @@ class RunWriter:
             tmp.unlink(missing_ok=True)
             raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
         self.written = time.monotonic()
+
+
+def copy_path(path: Path, pid: int) -> Path:
+    """Where the writer with process id `pid` builds the next version of `path`."""
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
+def remove_stale_copies(path: Path) -> None:
+    """Remove the next versions of `path` that writers killed mid-rewrite left (their process is gone).
+
+    Called with the file's lock held, so no other writer of `path` is at work; a copy of this process
+    is a leftover too (a writer in it that failed mid-rewrite).
+    """
+    for copy in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = copy.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and (int(pid) == os.getpid() or not process_alive(int(pid))):
+            copy.unlink(missing_ok=True)
 
 
 def check_header(f: h5py.File, path: Path) -> tuple[dict, dict]:

@@ -1,6 +1,9 @@
 """Run files at scale: columnar rows, the journal of finished points, checkpoints and kills of long writers."""
 
 import math
+import shutil
+import subprocess
+import sys
 import time
 
 import h5py
@@ -14,7 +17,7 @@ from engine.cli import main
 from engine.errors import RunFileError
 from engine.journal import journal_path, read_journal
 from engine.records import PointRecord
-from engine.runfile import load_run, peek
+from engine.runfile import RunWriter, load_run, peek
 from engine.runner import run
 from tests.engine.helpers import tiny_config
 
@@ -99,6 +102,25 @@ def test_the_run_browser_counts_a_point_in_both_the_table_and_the_journal_once(t
     writer.add([synthetic_point(3)])  # the run goes on: a new point in the journal only
     assert peek(path)["points_done"] == len(load_run(path).points) == 4
     writer.finish("stopped")
+
+
+def test_copies_left_by_writers_killed_mid_rewrite_are_removed_when_the_run_is_resumed(tmp_path):
+    path = tmp_path / "run.h5"
+    writer = open_writer(path, 4, checkpoint=0.0)
+    writer.add([synthetic_point(0), synthetic_point(1)])
+    writer.finish("stopped")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        left = [tmp_path / f".run.h5.{pid}.tmp" for pid in (int(gone.stdout), alive.pid)]
+        for copy in left:
+            shutil.copyfile(path, copy)
+        other = tmp_path / f".other.h5.{int(gone.stdout)}.tmp"
+        shutil.copyfile(path, other)
+        RunWriter.resume(load_run(path), "cpu").finish("stopped")
+        alive.kill()
+    assert not left[0].exists(), "the copy of a writer that is gone is removed"
+    assert left[1].exists() and other.exists(), "a live process's copy and another run's are kept"
+    assert [p.index for p in load_run(path).points] == [0, 1]
 
 
 def test_a_torn_last_record_loses_only_the_point_it_was_writing(tmp_path):
