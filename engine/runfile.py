@@ -40,6 +40,12 @@ RESUMABLE_FROM = 3
 # The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);
 # capping at 1.10 keeps files readable by HDF5 1.10 tools such as Debian's h5ls.
 LIBVER = ("v108", "v110")
+# The free space a rewrite leaves (a column's last chunk, compressed, is written anew elsewhere each time
+# rows are appended) is tracked across the file's versions, so later chunks reuse it; a version with more
+# than COMPACT_SHARE of it free is compacted, and the file a run ends with once more than FINAL_SHARE is.
+FREE_SPACE = {"fs_strategy": "fsm", "fs_persist": True}
+COMPACT_SHARE = 0.2
+FINAL_SHARE = 0.01
 
 
 class RunWriter:
@@ -144,7 +150,7 @@ class RunWriter:
         """Write every point, the summary and the final status; release the lock (even if this last write fails)."""
         self.attrs.update(status=status, error=error)
         try:
-            self.replace(self.complete, copy=True)
+            self.replace(self.complete, copy=True, compact_above=FINAL_SHARE)
             self.pending = []
             self.journal.clear()
         finally:
@@ -160,35 +166,66 @@ class RunWriter:
         for name, values in summary_table(self.points, self.axes).items():
             summary.create_dataset(name, data=values, fletcher32=True)
 
-    def replace(self, change, copy: bool) -> None:
+    def replace(self, change, copy: bool, compact_above: float = COMPACT_SHARE) -> None:
         """Build the next version of the file beside it, then rename it over the old one.
 
         With `copy` the previous file is copied byte for byte (no Python lock held) and changed in
         place: only new rows are written, so the work under h5py, which never releases the GIL, stays
-        small.
+        small. Each such change frees the space of the columns' last chunks (compressed, they are
+        written anew elsewhere); later chunks reuse it (`FREE_SPACE`), and when more than
+        `compact_above` of the file stays free, the new version is compacted before the rename.
         """
         tmp = copy_path(self.path, os.getpid())
+        compacted = copy_path(self.path, f"{os.getpid()}-compact")
         try:
             if copy:
                 shutil.copyfile(self.path, tmp)
             # checksummed metadata (LIBVER) and fletcher32 data chunks: a damaged file raises an error on
             # read instead of crashing the HDF5 library
-            with h5py.File(tmp, "a" if copy else "w", libver=LIBVER) as f:
+            with h5py.File(tmp, "a" if copy else "w", libver=LIBVER, **({} if copy else FREE_SPACE)) as f:
                 change(f)
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
                 f.attrs["points_done"] = f["points/index"].shape[0] if "points/index" in f else 0
-            with open(tmp, "rb+") as handle:
+                free = f.id.get_freespace()
+            done = tmp
+            if free > compact_above * tmp.stat().st_size:
+                compact_copy(tmp, compacted)
+                tmp.unlink()
+                done = compacted
+            with open(done, "rb+") as handle:
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            os.replace(done, self.path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
+            compacted.unlink(missing_ok=True)
             raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
         self.written = time.monotonic()
 
 
-def copy_path(path: Path, pid: int) -> Path:
-    """Where the writer with process id `pid` builds the next version of `path`."""
+def compact_copy(source: Path, target: Path) -> None:
+    """Copy the HDF5 file `source` to a new `target` holding no free space (a rewritten chunk's old place).
+
+    One dataset per h5py call (H5Ocopy copies its chunks as they are stored, without decompressing), so
+    the GIL is let go between datasets and the app's window stays responsive.
+    """
+
+    def copy_group(old: h5py.Group, new: h5py.Group) -> None:
+        for key, value in old.attrs.items():
+            new.attrs[key] = value
+        for name, item in old.items():
+            if isinstance(item, h5py.Group):
+                copy_group(item, new.create_group(name))
+            else:
+                old.copy(item, new, name)
+
+    with h5py.File(source, "r") as old, h5py.File(target, "w", libver=LIBVER, **FREE_SPACE) as new:
+        copy_group(old, new)
+
+
+def copy_path(path: Path, pid: int | str) -> Path:
+    """Where the writer with process id `pid` builds the next version of `path` (`<pid>-compact`: its
+    compacted copy)."""
     return path.with_name(f".{path.name}.{pid}.tmp")
 
 
@@ -199,7 +236,7 @@ def remove_stale_copies(path: Path) -> None:
     is a leftover too (a writer in it that failed mid-rewrite).
     """
     for copy in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = copy.name[len(path.name) + 2 : -len(".tmp")]
+        pid = copy.name[len(path.name) + 2 : -len(".tmp")].removesuffix("-compact")
         if pid.isdigit() and (int(pid) == os.getpid() or not process_alive(int(pid))):
             copy.unlink(missing_ok=True)
 

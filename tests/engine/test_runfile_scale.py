@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -66,6 +67,33 @@ def test_points_of_different_shapes_read_back_exactly(tmp_path):
         assert f["points/roles/theory"].attrs["kind"] == "reference"
 
 
+def written(path, points: list[PointRecord], rows_per_rewrite: int) -> int:
+    """Write `points`, moving them into the table every `rows_per_rewrite`; the size before the final write."""
+    writer = open_writer(path, len(points), checkpoint=3600.0)
+    writer.descriptions = {"test_error": "error on the test set"}
+    for start in range(0, len(points), rows_per_rewrite):
+        writer.add(points[start : start + rows_per_rewrite])
+        writer.checkpoint()
+    running = path.stat().st_size
+    writer.finish("complete")
+    return running
+
+
+def test_a_slow_sweep_rewriting_its_table_for_every_point_keeps_the_file_small(tmp_path):
+    """One point a minute moves one row at a time into the table: the file stays near the size of one write."""
+    points = [synthetic_point(i) for i in range(60)] + odd_points()[1:]
+    points[-2:] = [replace(p, index=60 + k) for k, p in enumerate(points[-2:])]
+    written(tmp_path / "once.h5", points, len(points))
+    once = (tmp_path / "once.h5").stat().st_size
+    running = written(tmp_path / "slow.h5", points, 1)
+    assert running < 2 * once and (tmp_path / "slow.h5").stat().st_size < 1.2 * once
+    stored = load_run(tmp_path / "slow.h5")
+    assert all(same(a, b) for a, b in zip(stored.points, points, strict=True)) and not stored.damaged
+    with h5py.File(tmp_path / "slow.h5") as f:  # what a reader without DDX sees is kept too
+        assert f["points/roles/teacher/test_error"].attrs["description"] == "error on the test set"
+        assert f["points/roles/theory"].attrs["kind"] == "reference" and f.attrs["status"] == "complete"
+
+
 def test_a_checkpoint_moves_the_journal_into_the_table(tmp_path):
     path = tmp_path / "run.h5"
     writer = open_writer(path, 4, checkpoint=3600.0)
@@ -111,15 +139,16 @@ def test_copies_left_by_writers_killed_mid_rewrite_are_removed_when_the_run_is_r
     writer.finish("stopped")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
-        left = [tmp_path / f".run.h5.{pid}.tmp" for pid in (int(gone.stdout), alive.pid)]
+        pids = (int(gone.stdout), f"{int(gone.stdout)}-compact", alive.pid)
+        left = [tmp_path / f".run.h5.{pid}.tmp" for pid in pids]
         for copy in left:
             shutil.copyfile(path, copy)
         other = tmp_path / f".other.h5.{int(gone.stdout)}.tmp"
         shutil.copyfile(path, other)
         RunWriter.resume(load_run(path), "cpu").finish("stopped")
         alive.kill()
-    assert not left[0].exists(), "the copy of a writer that is gone is removed"
-    assert left[1].exists() and other.exists(), "a live process's copy and another run's are kept"
+    assert not left[0].exists() and not left[1].exists(), "the copies of a writer that is gone are removed"
+    assert left[2].exists() and other.exists(), "a live process's copy and another run's are kept"
     assert [p.index for p in load_run(path).points] == [0, 1]
 
 
