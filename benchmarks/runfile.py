@@ -2,6 +2,7 @@
 
     python -m benchmarks.runfile                     # 10 000 synthetic points
     python -m benchmarks.runfile --points 2000 --checkpoint 5 --kills 10 --json out.json
+    python -m benchmarks.runfile --points 1000 --rewrite-rows 1 10 1000   # size against the rewrite cadence
 
 Each synthetic point has 3 roles × 10 metrics × 50 epochs, a 10 × 10 noise matrix and two scalars,
 as a long MLP sweep would leave. Points are added one at a time through the engine's RunWriter, as a
@@ -124,6 +125,38 @@ def kill_and_reopen(folder: Path, kills: int, points: int, checkpoint: float, se
     return {"kills": kills, "reported": reported_total, "lost": lost, "reopen_s_max": max(reopen, default=0.0)}
 
 
+def rewrite_growth(path: Path, points: int, rows: int) -> dict:
+    """Size and rewrite cost when every `rows` points move into the table (a slow sweep: one point a minute)."""
+    writer = open_writer(path, points, checkpoint=1e9)
+    rewrites, sizes = [], []
+    for start in range(0, points, rows):
+        writer.add([synthetic_point(i) for i in range(start, min(points, start + rows))])
+        began = time.perf_counter()
+        writer.checkpoint()
+        rewrites.append(time.perf_counter() - began)
+        sizes.append(path.stat().st_size)
+    writer.finish("complete")
+    last = rewrites[-max(1, len(rewrites) // 10) :]
+    return {
+        "rows": rows,
+        "rewrite_ms": 1000 * float(np.median(last)),
+        "rewrite_ms_max": 1000 * max(rewrites),
+        "running_kib_per_point": sizes[-1] / points / 1024,
+        "kib_per_point": path.stat().st_size / points / 1024,
+    }
+
+
+def growth_report(points: int, results: list[dict]) -> str:
+    lines = [f"run file size against the rewrite cadence: {points} synthetic points"]
+    for r in results:
+        lines.append(
+            f"  {r['rows']:>5} rows per rewrite: {r['kib_per_point']:6.1f} KiB per point at the end, "
+            f"{r['running_kib_per_point']:6.1f} before the last write; rewrite {r['rewrite_ms']:6.1f} ms "
+            f"(median of the last tenth), at most {r['rewrite_ms_max']:6.1f} ms"
+        )
+    return "\n".join(lines)
+
+
 def report(points: int, costs: dict, load_s: float, kills: dict) -> str:
     lines = [f"run file benchmark: {points} synthetic points (3 roles x 10 metrics x {EPOCHS} epochs)"]
     for at in REPORT_AT:
@@ -151,7 +184,17 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", type=Path, help="keep the appended run file here (to open it in the app)")
     parser.add_argument("--two-axes", action="store_true", help="a 100 × 100 two-axis sweep instead of one axis")
+    parser.add_argument(
+        "--rewrite-rows", type=int, nargs="+", help="instead: file size when every N points are moved into the table"
+    )
     args = parser.parse_args(argv)
+    if args.rewrite_rows:
+        with tempfile.TemporaryDirectory() as folder:
+            results = [rewrite_growth(Path(folder) / f"rows-{n}.h5", args.points, n) for n in args.rewrite_rows]
+        print(growth_report(args.points, results))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.h5"
         costs = append_costs(path, args.points, args.checkpoint, args.two_axes)

@@ -8,8 +8,10 @@ from it, and the finished file equals an uninterrupted run. The file is removed 
 is in the run file.
 
 The file is `MAGIC`, the SHA-256 of the payload, then the payload written by `torch.save` and
-read with `weights_only=True`: tensors and plain Python values only, never pickled code. A
-damaged or foreign checkpoint is ignored with a warning, and its group trains from the start.
+read with `weights_only=True`: tensors and plain Python values only, never pickled code. Its key
+covers the run's config, the group's points, the device type, the DDX version and `MAGIC`. A
+checkpoint that is damaged, foreign, or whose contents do not fit the group (`CheckpointMismatch`)
+is ignored with a warning, and its group trains from the start.
 """
 
 import hashlib
@@ -17,19 +19,25 @@ import io
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from engine import __version__
 from engine.trainers.jobs import BestEpoch, Job, Saving
 
 log = logging.getLogger(__name__)
 
 MAGIC = b"DDX-checkpoint-1\n"
 PLAIN = (torch.Tensor, int, float, bool, str, type(None))
+
+
+class CheckpointMismatch(Exception):
+    """A checkpoint that passed its checksum and key holds state that does not fit its group."""
 
 
 def checkpoint_path(run_path: str | Path, first: int) -> Path:
@@ -63,7 +71,8 @@ class GroupCheckpoint:
 
     def __init__(self, run_path: str | Path, points: list[int], key: str, every: float):
         self.path = checkpoint_path(run_path, points[0])
-        self.key = hashlib.sha256(f"{key}|{points}".encode()).hexdigest()
+        # another DDX version may save other state for the same config: its checkpoints do not match
+        self.key = hashlib.sha256(f"{MAGIC!r}|{__version__}|{key}|{points}".encode()).hexdigest()
         self.every = every
         self.saved = time.monotonic()
 
@@ -98,7 +107,8 @@ class GroupCheckpoint:
             return None
         if saved.get("key") != self.key:
             log.warning(
-                "ignoring %s: it was saved for another run or device; its group trains from the start", self.path
+                "ignoring %s: it was saved for another run, device or DDX version; its group trains from the start",
+                self.path,
             )
             return None
         return saved["state"]
@@ -169,11 +179,24 @@ class GroupSaving(Saving):
         self.saved_stages = [] if saved is None else saved["stages"]
         self.stages: list[list[Job]] = []
         self.part: dict | None = None
+        self.resuming = saved is not None
         if saved is not None:
-            ledger.restore(saved["results"])
-            for point, states in saved["watchers"].items():
-                for watcher, state in zip(ledger.watchers[point], states, strict=True):
-                    restore_plain(watcher, state)
+            with self.restoring():
+                ledger.restore(saved["results"])
+                for point, states in saved["watchers"].items():
+                    for watcher, state in zip(ledger.watchers[point], states, strict=True):
+                        restore_plain(watcher, state)
+
+    @contextmanager
+    def restoring(self) -> Iterator[None]:
+        """Any failure to put saved state back means the checkpoint does not fit: `CheckpointMismatch`."""
+        if not self.resuming:
+            yield
+            return
+        try:
+            yield
+        except Exception as exc:  # a foreign state fails in many ways (keys, shapes, lengths, types)
+            raise CheckpointMismatch(f"{type(exc).__name__}: {exc}") from exc
 
     def begin(self, jobs: list[Job]) -> bool:
         """Start the next stage; True when it was under way (or done) in the checkpoint and is restored."""
@@ -181,18 +204,19 @@ class GroupSaving(Saving):
         if len(self.stages) > len(self.saved_stages):
             self.part = None
             return False
-        saved = self.saved_stages[len(self.stages) - 1]
-        if len(saved["jobs"]) != len(jobs):
-            raise ValueError("the checkpoint's stage has another number of models")
-        for job, state in zip(jobs, saved["jobs"], strict=True):
-            job.diverged_at = state["diverged_at"]
-            job.best = None if state["best"] is None else BestEpoch(**state["best"])
-            if job.draws is not None:
-                job.draws.generator.set_state(state["draws"].cpu())
-            if state["done"]:
-                restore_plain(job.learner, state["learner"])
-                job.later_logits, job.done = state["later_logits"], True
-        self.part = saved["part"]
+        with self.restoring():
+            saved = self.saved_stages[len(self.stages) - 1]
+            if len(saved["jobs"]) != len(jobs):
+                raise ValueError(f"its stage {len(self.stages)} has {len(saved['jobs'])} models, not {len(jobs)}")
+            for job, state in zip(jobs, saved["jobs"], strict=True):
+                job.diverged_at = state["diverged_at"]
+                job.best = None if state["best"] is None else BestEpoch(**state["best"])
+                if job.draws is not None:
+                    job.draws.generator.set_state(state["draws"].cpu())
+                if state["done"]:
+                    restore_plain(job.learner, state["learner"])
+                    job.later_logits, job.done = state["later_logits"], True
+            self.part = saved["part"]
         return True
 
     def index(self, job: Job) -> int:
@@ -200,8 +224,9 @@ class GroupSaving(Saving):
 
     def resumed_part(self, kind: str, jobs: list[Job]) -> dict | None:
         part = self.part
-        if part is None or part["kind"] != kind or part["jobs"] != [self.index(j) for j in jobs]:
-            return None
+        with self.restoring():
+            if part is None or part["kind"] != kind or part["jobs"] != [self.index(j) for j in jobs]:
+                return None
         self.part = None
         return part
 

@@ -85,19 +85,27 @@ def frames(data: bytes):
         at = end
 
 
-def count_journal(path: Path) -> int:
-    """How many finished points a journal holds, from the records' headers alone (cheap for run browsers)."""
+def finished_indices(path: Path) -> set[int]:
+    """The indices of the finished points a journal holds, from the records' headers alone (cheap for run
+    browsers)."""
     try:
         data = path.read_bytes()
     except OSError:
-        return 0
-    count = 0
+        return set()
+    found = set()
     for start, middle, _ in frames(data):
         try:
-            count += not json.loads(data[start:middle]).get("in_progress")
-        except (ValueError, AttributeError):  # as read_journal, stop at the first record that does not decode
+            header = json.loads(data[start:middle])
+            if not header.get("in_progress"):
+                found.add(int(header["index"]))
+        except (
+            ValueError,
+            AttributeError,
+            KeyError,
+            TypeError,
+        ):  # as read_journal, stop at the first that does not decode
             break
-    return count
+    return found
 
 
 def read_journal(path: Path) -> tuple[list[PointRecord], list[PointRecord]]:

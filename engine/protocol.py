@@ -6,6 +6,7 @@ makes every point a group of one and every model train alone. The unit of work i
 (points: index, seed, swept values, config) and run-file records out, so it can run anywhere.
 """
 
+import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 
 from engine.budget import role_train
-from engine.checkpoint import GroupCheckpoint, GroupSaving
+from engine.checkpoint import CheckpointMismatch, GroupCheckpoint, GroupSaving, remove_checkpoint
 from engine.config import ExperimentConfig
 from engine.config_rules import per_batch_teachers, teacher_count
 from engine.datasets import Dataset
@@ -31,6 +32,8 @@ from engine.seeds import stream_seed, torch_generator
 from engine.trainers import Consumer, Job, Options
 from engine.trainers.jobs import TeacherDraws
 from engine.trainers.stacked import concat_targets
+
+log = logging.getLogger(__name__)
 
 REGION_GRID = 120
 
@@ -145,11 +148,26 @@ def train_group(
     """Yield the events of a group's points; return their results, or None if stopped first.
 
     `datasets` maps a point index to its (Dataset, DeviceData); `total` is the run's number of points.
-    With a `checkpoint`, training continues from the state it holds and saves to it as it goes.
+    With a `checkpoint`, training continues from the state it holds and saves to it as it goes. A
+    checkpoint whose state does not fit the group is removed, and the group trains from the start.
     """
+    saved = None if checkpoint is None else checkpoint.load(device)
+    try:
+        return (yield from train_group_from(saved, points, datasets, device, total, stop, checkpoint))
+    except CheckpointMismatch as exc:
+        if saved is None:
+            raise
+        log.warning(
+            "ignoring %s: its state does not fit this group (%s); it trains from the start", checkpoint.path, exc
+        )
+        remove_checkpoint(checkpoint.path)
+    return (yield from train_group_from(None, points, datasets, device, total, stop, checkpoint))
+
+
+def train_group_from(saved: dict | None, points, datasets, device, total, stop, checkpoint) -> Generator:
+    """`train_group` from the checkpointed state `saved`, or from the start when None."""
     began = time.perf_counter()
     group = Group(points, datasets, device)
-    saved = None if checkpoint is None else checkpoint.load(device)
     options = replace(Options.of(group.cfg.run), saving=GroupSaving(checkpoint, group.ledger, saved, stop))
     for p in points:
         yield PointStarted(p.index, total, p.seed, p.values)

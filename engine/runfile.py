@@ -1,5 +1,6 @@
 """HDF5 run files: one file per run, one writer, replaced atomically so a crash never corrupts it."""
 
+import glob
 import json
 import os
 import shutil
@@ -7,14 +8,15 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from engine import __version__
-from engine.columns import append_rows, read_rows
+from engine.columns import append_rows, read_column, read_rows
 from engine.errors import OutputError, RunFileError
-from engine.journal import Journal, count_journal, journal_path, read_journal
+from engine.journal import Journal, finished_indices, journal_path, read_journal
 from engine.legacy import read_point_groups
 from engine.records import PointRecord, RunData, best_epoch, final_metrics, summary_table
-from engine.runlock import RunLock, check_folder
+from engine.runlock import RunLock, check_folder, process_alive
 
 __all__ = [
     "PointRecord",
@@ -38,6 +40,12 @@ RESUMABLE_FROM = 3
 # The 1.8 file format checksums all metadata (a damaged file raises instead of crashing libhdf5);
 # capping at 1.10 keeps files readable by HDF5 1.10 tools such as Debian's h5ls.
 LIBVER = ("v108", "v110")
+# The free space a rewrite leaves (a column's last chunk, compressed, is written anew elsewhere each time
+# rows are appended) is tracked across the file's versions, so later chunks reuse it; a version with more
+# than COMPACT_SHARE of it free is compacted, and the file a run ends with once more than FINAL_SHARE is.
+FREE_SPACE = {"fs_strategy": "fsm", "fs_persist": True}
+COMPACT_SHARE = 0.2
+FINAL_SHARE = 0.01
 
 
 class RunWriter:
@@ -98,6 +106,7 @@ class RunWriter:
     def opened(cls, path, attrs, points, axes, lock):
         """Write the whole file from `points` (the journal's too, when resuming) and empty the journal."""
         writer = cls(path, attrs, points, axes, lock)
+        remove_stale_copies(path)
         try:
             writer.replace(lambda f: append_rows(f, writer.points, writer.descriptions), copy=False)
             writer.journal.clear()
@@ -141,7 +150,7 @@ class RunWriter:
         """Write every point, the summary and the final status; release the lock (even if this last write fails)."""
         self.attrs.update(status=status, error=error)
         try:
-            self.replace(self.complete, copy=True)
+            self.replace(self.complete, copy=True, compact_above=FINAL_SHARE)
             self.pending = []
             self.journal.clear()
         finally:
@@ -157,31 +166,79 @@ class RunWriter:
         for name, values in summary_table(self.points, self.axes).items():
             summary.create_dataset(name, data=values, fletcher32=True)
 
-    def replace(self, change, copy: bool) -> None:
+    def replace(self, change, copy: bool, compact_above: float = COMPACT_SHARE) -> None:
         """Build the next version of the file beside it, then rename it over the old one.
 
         With `copy` the previous file is copied byte for byte (no Python lock held) and changed in
         place: only new rows are written, so the work under h5py, which never releases the GIL, stays
-        small.
+        small. Each such change frees the space of the columns' last chunks (compressed, they are
+        written anew elsewhere); later chunks reuse it (`FREE_SPACE`), and when more than
+        `compact_above` of the file stays free, the new version is compacted before the rename.
         """
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp = copy_path(self.path, os.getpid())
+        compacted = copy_path(self.path, f"{os.getpid()}-compact")
         try:
             if copy:
                 shutil.copyfile(self.path, tmp)
             # checksummed metadata (LIBVER) and fletcher32 data chunks: a damaged file raises an error on
             # read instead of crashing the HDF5 library
-            with h5py.File(tmp, "a" if copy else "w", libver=LIBVER) as f:
+            with h5py.File(tmp, "a" if copy else "w", libver=LIBVER, **({} if copy else FREE_SPACE)) as f:
                 change(f)
                 for key, value in {**self.attrs, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}.items():
                     f.attrs[key] = value
                 f.attrs["points_done"] = f["points/index"].shape[0] if "points/index" in f else 0
-            with open(tmp, "rb+") as handle:
+                free = f.id.get_freespace()
+            done = tmp
+            if free > compact_above * tmp.stat().st_size:
+                compact_copy(tmp, compacted)
+                tmp.unlink()
+                done = compacted
+            with open(done, "rb+") as handle:
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            os.replace(done, self.path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
+            compacted.unlink(missing_ok=True)
             raise OutputError(f"cannot write run file {self.path}: {exc.strerror or exc}") from None
         self.written = time.monotonic()
+
+
+def compact_copy(source: Path, target: Path) -> None:
+    """Copy the HDF5 file `source` to a new `target` holding no free space (a rewritten chunk's old place).
+
+    One dataset per h5py call (H5Ocopy copies its chunks as they are stored, without decompressing), so
+    the GIL is let go between datasets and the app's window stays responsive.
+    """
+
+    def copy_group(old: h5py.Group, new: h5py.Group) -> None:
+        for key, value in old.attrs.items():
+            new.attrs[key] = value
+        for name, item in old.items():
+            if isinstance(item, h5py.Group):
+                copy_group(item, new.create_group(name))
+            else:
+                old.copy(item, new, name)
+
+    with h5py.File(source, "r") as old, h5py.File(target, "w", libver=LIBVER, **FREE_SPACE) as new:
+        copy_group(old, new)
+
+
+def copy_path(path: Path, pid: int | str) -> Path:
+    """Where the writer with process id `pid` builds the next version of `path` (`<pid>-compact`: its
+    compacted copy)."""
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
+def remove_stale_copies(path: Path) -> None:
+    """Remove the next versions of `path` that writers killed mid-rewrite left (their process is gone).
+
+    Called with the file's lock held, so no other writer of `path` is at work; a copy of this process
+    is a leftover too (a writer in it that failed mid-rewrite).
+    """
+    for copy in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = copy.name[len(path.name) + 2 : -len(".tmp")].removesuffix("-compact")
+        if pid.isdigit() and (int(pid) == os.getpid() or not process_alive(int(pid))):
+            copy.unlink(missing_ok=True)
 
 
 def check_header(f: h5py.File, path: Path) -> tuple[dict, dict]:
@@ -241,15 +298,33 @@ def load_run(path: str | Path) -> RunData:
 
 
 def peek(path: str | Path) -> dict:
-    """Status, points and first description line from the root attributes only (cheap for run browsers)."""
-    attrs, config = read_run_file(Path(path), check_header)
+    """Status, points and first description line from the root attributes, the table's index column and
+    the journal's record headers (cheap for run browsers); a point in both the table and the journal
+    counts once."""
+    path = Path(path)
+    attrs, config, stored = read_run_file(path, header_and_index)
+    journaled = finished_indices(journal_path(path))
+    done = int(attrs.get("points_done", 0)) + len(journaled) if stored is None else len(stored | journaled)
     lines = str(config["run"].get("description", "")).strip().splitlines()
     return {
         "status": str(attrs.get("status", "")),
-        "points_done": int(attrs.get("points_done", 0)) + count_journal(journal_path(Path(path))),
+        "points_done": done,
         "total_points": int(attrs.get("total_points", 0)),
         "description": lines[0] if lines else "",
     }
+
+
+def header_and_index(f: h5py.File, path: Path) -> tuple[dict, dict, set[int] | None]:
+    """The root attributes, the config and the point table's indices (None before format 5: no table)."""
+    attrs, config = check_header(f, path)
+    if int(attrs.get("format_version", 0)) < 5:
+        return attrs, config, None
+    if "points/index" not in f:
+        return attrs, config, set()
+    index = f["points/index"]
+    bad = np.zeros(index.shape[0], dtype=bool)
+    rows = read_column(index, bad)
+    return attrs, config, set(rows[~bad].tolist())
 
 
 def new_run_path(folder: str | Path, name: str) -> Path:

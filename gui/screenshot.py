@@ -1,9 +1,11 @@
 """Run a preset in the window to the end, save a screenshot, and report event-loop responsiveness.
 
 Usage: xvfb-run -s "-screen 0 1600x1000x24" python -m gui.screenshot [preset] [out.png] [section.key=value ...]
+       xvfb-run -s "-screen 0 1600x1000x24" python -m gui.screenshot --open run.h5 out.png
 
 Saves the sweep as out.png, the learning curves as out-curves.png, and each other tab the run shows
-(heatmap, regions, sampler, NTK) as out-<tab>.png.
+(heatmap, regions, sampler, NTK) as out-<tab>.png. With --open, opens a run file as File ▸ Open does
+(one still being written, say) and saves only its learning curves, as out.png.
 
 While the run trains, a 10 ms QTimer records the largest gap between its ticks (how long the GUI
 thread was blocked at most) and the views' redraw count gives the plot refresh rate.
@@ -116,5 +118,25 @@ def main(preset: str = "quickstart", out: str = "docs/screenshot.png", *override
     return app.exec()
 
 
+def open_file(path: str, out: str) -> int:
+    """Open the run file `path` in the window and save its learning curves, status bar included, as `out`."""
+    app = create_app()
+    from gui.window import MainWindow
+
+    window = MainWindow()
+    window.resize(1580, 960)
+    window.show()
+
+    def shoot(*_) -> None:
+        window.tabs.setCurrentIndex(0)
+        QTimer.singleShot(800, lambda: (window.grab().save(out), print(f"saved {out}"), window.close()))
+
+    window.loader.loaded.connect(shoot)
+    QTimer.singleShot(300, lambda: window.open_run(path))
+    return app.exec()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--open"]:
+        sys.exit(open_file(*sys.argv[2:4]))
     sys.exit(main(*sys.argv[1:]))

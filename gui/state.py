@@ -69,8 +69,9 @@ class RunState:
     """A run as displayed: live (fed events) or loaded from a run file.
 
     `results` holds the finished points the sweep views analyse; the rest is the current point's
-    curves and arrays. `version` increases at every change so the timer-driven views redraw only when
-    needed.
+    curves and arrays. `in_progress` lists the points of a run file that were still training when it
+    was last saved (the current point is the first, its curves so far); they are not in `results`.
+    `version` increases at every change so the timer-driven views redraw only when needed.
     """
 
     name: str = ""
@@ -80,6 +81,7 @@ class RunState:
     results: Results = field(default_factory=Results)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     training: set[int] = field(default_factory=set)
+    in_progress: list[int] = field(default_factory=list)
     version: int = 0
 
     @classmethod
@@ -88,14 +90,17 @@ class RunState:
 
     @classmethod
     def from_run(cls, data: RunData) -> "RunState":
-        """The state of a run file: every finished point, and the last point's curves and arrays."""
+        """The state of a run file: every finished point, the last one's arrays, and the curves of the
+        first point still training when the file was saved (of the last finished point if none was)."""
         total = int(data.attrs.get("total_points", len(data.points)))
         state = cls(name=data.config["run"]["name"], total_points=total, results=Results.from_run(data))
         if data.points:
-            last = data.points[-1]
-            state.current_point = last.index
-            state.curves = {r: CurveBuffer.from_arrays(c) for r, c in last.curves.items()}
-            state.arrays = last.arrays
+            state.arrays = data.points[-1].arrays
+        shown = data.in_progress[:1] or data.points[-1:]
+        if shown:
+            state.current_point = shown[0].index
+            state.curves = {r: CurveBuffer.from_arrays(c) for r, c in shown[0].curves.items()}
+        state.in_progress = [p.index for p in data.in_progress]
         state.version = 1
         return state
 

@@ -316,8 +316,20 @@ class MainWindow(QMainWindow):
         if not states and self.controller.state is not None:
             states = [(self.controller.state.name, self.controller.state)]
         self.show_states(states)
+        self.note_in_progress(states)
         for _, message in failed:
             dialogs.show_error(self, "Cannot open run", message)
+
+    def note_in_progress(self, states: list[tuple[str, RunState]]) -> None:
+        """Say in the status bar which shown run files hold points still training when they were saved."""
+        notes = [
+            f"{label}: {len(state.in_progress)} point{'s' if len(state.in_progress) > 1 else ''} in progress "
+            f"(learning curves so far), {len(state.results.points)} finished (in the sweep)"
+            for label, state in states
+            if state.in_progress
+        ]
+        if notes:
+            self.statusBar().showMessage("; ".join(notes))
 
     def open_run(self, path: str | Path) -> None:
         self.browser.add(Path(path))

@@ -86,12 +86,17 @@ class GradientLearner(Learner):
         `rows` maps a mini-batch's example indices to the rows of `targets` it is fit to (per-batch
         teachers); by default they are the same. `session` (from `Session.state`) continues a fit
         from a checkpoint: weights, optimizer state, batch order, augmentation draws, targets and
-        epoch as they were.
+        epoch as they were; it is put back at once, so that a session that does not fit fails here,
+        before any epoch trains.
         """
         optimizer = make_optimizer(self.module.parameters(), self.train)
         self.session = Session(optimizer, self.batch_order(), targets, Augment.of([self], x.shape[1]))
         if session is not None:
             self.session.restore(self.module, session)
+        return self.epochs(x, refine, rows)
+
+    def epochs(self, x: torch.Tensor, refine: Refinement | None, rows) -> Iterator[float]:
+        """The epochs of the session `fit` set up, one mean training loss each."""
         n, size, run = len(x), self.train.batch_size, self.session
         try:
             for _ in range(run.epoch, self.train.epochs):

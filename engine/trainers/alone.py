@@ -22,7 +22,8 @@ def fit_alone(job: Job, saving: Saving, stop: Callable[[], bool]) -> Fits:
     # only gradient learners take these (config checks refine and per-batch teachers go to one)
     extra = {"refine": job.refine, "rows": job.draws and job.draws.rows}
     extra["session"] = None if resumed is None else resumed["session"]
-    fits = learner.fit(job.x, job.targets, **{k: v for k, v in extra.items() if v is not None})
+    with saving.restoring():  # a gradient learner puts a resumed session back here, before its first epoch
+        fits = learner.fit(job.x, job.targets, **{k: v for k, v in extra.items() if v is not None})
     start = 0 if resumed is None else resumed["session"]["epoch"]
     for epoch, loss in enumerate(fits, start=start + 1):
         metrics, test_pred = evaluate(learner, data, job.x, fit_labels)

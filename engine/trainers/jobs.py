@@ -1,6 +1,7 @@
 """A unit of training: a job (one model, its data and targets, who reports it) and its per-epoch fits."""
 
 from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -163,6 +164,10 @@ class Saving:
 
     def resumed_part(self, kind: str, jobs: list[Job]) -> dict | None:
         return None
+
+    def restoring(self) -> AbstractContextManager:
+        """Wraps a trainer's putting back of a resumed part (a failure there is the checkpoint's)."""
+        return nullcontext()
 
     def epoch_ended(self, part: Callable[[], dict] | None = None) -> None:
         pass

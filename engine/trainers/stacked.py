@@ -241,8 +241,9 @@ def train_buckets(jobs: list[Job], buckets: list[Bucket], saving: Saving, stop: 
     """
     resumed = saving.resumed_part("stacked", jobs)
     if resumed is not None:
-        for bucket, state in zip(buckets, resumed["buckets"], strict=True):
-            bucket.restore(state)
+        with saving.restoring():
+            for bucket, state in zip(buckets, resumed["buckets"], strict=True):
+                bucket.restore(state)
     train = jobs[0].learner.train
     n, size = buckets[0].n, train.batch_size
     for epoch in range(1 if resumed is None else resumed["epoch"] + 1, train.epochs + 1):

@@ -23,6 +23,8 @@ class LearningCurvesView(PlotView):
     """Test error (solid) and train error (dashed) per role; train error on noisy or clean labels.
 
     A star on each role's test-error curve marks its best epoch: the lowest validation error so far.
+    A point of a run file that was still training when the file was saved is shown as far as it got,
+    "(in progress)" in the title and legend.
     """
 
     title = "Learning curves"
@@ -74,11 +76,8 @@ class LearningCurvesView(PlotView):
         shown = set()
         self.show_hint(state is None)
         if state is not None:
-            point = f"point {state.current_point + 1}/{state.total_points}" if state.current_point >= 0 else ""
-            others = len(state.training - {state.current_point})
-            if point and others:
-                point += f" (training with {others} other{'s' if others > 1 else ''})"
-            self.plot.setTitle(f"{state.name} — {point}" if point else state.name)
+            partial = state.current_point in state.in_progress
+            self.plot.setTitle(title(state))
             for role, buffer in state.curves.items():
                 if not is_model_role(role):
                     continue  # a closed-form reference has one value per point: see the sweep
@@ -86,6 +85,7 @@ class LearningCurvesView(PlotView):
                     x, y = buffer.view(metric, self.x_axis())
                     curve = self.item(role, kind)
                     curve.setData(x, y, symbol="o" if len(x) == 1 else None, symbolSize=7)
+                    self.name(curve, f"{role_label(role)} {kind}" + (" (in progress)" if partial else ""))
                     shown.add((role, kind))
                 self.mark_divergence(role, buffer)
                 self.mark_best(role, buffer)
@@ -97,6 +97,14 @@ class LearningCurvesView(PlotView):
         for role, marker in self.markers.items():
             if (role, "test") not in shown:
                 marker.setVisible(False)
+
+    def name(self, curve: pg.PlotDataItem, name: str) -> None:
+        """Name `curve` in the legend (a point in progress and a finished one share their curves' items)."""
+        if curve.name() != name:
+            curve.opts["name"] = name
+            label = self.plot.legend.getLabel(curve)
+            if label is not None:
+                label.setText(name)
 
     def show_hint(self, shown: bool) -> None:
         """With no run to show (a first launch), say how to get one, in the middle of the empty plot."""
@@ -158,3 +166,19 @@ class LearningCurvesView(PlotView):
             x, y = star.getOriginalDataset()
             out[f"{role}.best_epoch"] = (np.asarray(x), np.asarray(y))
         return out
+
+
+def title(state) -> str:
+    """The run's name and the point shown: its number, and who trains with it or that it is in progress."""
+    if state.current_point < 0:
+        return state.name
+    point = f"point {state.current_point + 1}/{state.total_points}"
+    others = len(state.training - {state.current_point})
+    if state.current_point in state.in_progress:
+        others = len(state.in_progress) - 1
+        point += " in progress, as far as it got when the file was saved"
+        if others:
+            point += f" ({others} other{'s' if others > 1 else ''} in progress too)"
+    elif others:
+        point += f" (training with {others} other{'s' if others > 1 else ''})"
+    return f"{state.name} — {point}"

@@ -1,5 +1,8 @@
 """Mid-group checkpoints: a group stopped or killed mid-training continues where it was and ends as if never interrupted."""
 
+import hashlib
+import io
+import logging
 import os
 import signal
 import subprocess
@@ -12,7 +15,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.checkpoint import GroupCheckpoint, checkpoint_paths
+from engine.checkpoint import MAGIC, GroupCheckpoint, checkpoint_paths
+from engine.cli import main
 from engine.events import EpochMetrics
 from engine.outcomes import Ledger
 from engine.runfile import load_run
@@ -114,6 +118,63 @@ def test_a_damaged_checkpoint_is_ignored_and_its_group_trains_from_the_start(tmp
     list(resume(path))
     assert "ignoring the damaged checkpoint" in caplog.text
     assert_same_curves(load_run(tmp_path / "whole.h5"), load_run(path))
+
+
+def rewrite_checkpoint(path, change) -> None:
+    """Change the state a checkpoint holds, keeping its key and a valid checksum (as another DDX might write it)."""
+    raw = path.read_bytes()
+    saved = torch.load(io.BytesIO(raw[len(MAGIC) + 32 :]), weights_only=True)
+    change(saved["state"])
+    buffer = io.BytesIO()
+    torch.save(saved, buffer)
+    payload = buffer.getvalue()
+    path.write_bytes(MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+def extra_teacher(state) -> None:
+    state["stages"][0]["jobs"].append(state["stages"][0]["jobs"][0])
+
+
+def narrower_weights(state) -> None:
+    part = state["stages"][-1]["part"]
+    net = part["buckets"][0]["net"] if part["kind"] == "stacked" else part["session"]["module"]
+    name = next(iter(net))
+    net[name] = net[name][..., :1]
+
+
+def another_point(state) -> None:
+    state["results"][99] = state["results"][0]
+
+
+@pytest.mark.parametrize(
+    ("change", "batch_models"),
+    [(extra_teacher, True), (narrower_weights, True), (narrower_weights, False), (another_point, True)],
+)
+def test_a_checkpoint_that_does_not_fit_its_group_is_replaced_and_the_group_trains_from_the_start(
+    tmp_path, caplog, capsys, change, batch_models
+):
+    """Checksum and key pass but the state is not this group's: one warning, exit 0, the run ends whole."""
+    cfg = tiny_config(train={"epochs": 4}, sweep=SWEEP, run={"batch_models": batch_models})
+    run_all(cfg, tmp_path / "whole.h5")
+    path = tmp_path / "cut.h5"
+    stopped_at(cfg, path, "student", 3)
+    (ckpt,) = checkpoint_paths(path)
+    rewrite_checkpoint(ckpt, change)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert main(["run", "--resume", str(path), "--quiet"]) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and str(ckpt) in warnings[0] and "does not fit" in warnings[0]
+    assert "Traceback" not in capsys.readouterr().err
+    assert load_run(path).status == "complete" and not checkpoint_paths(path)
+    assert_same_curves(load_run(tmp_path / "whole.h5"), load_run(path))
+
+
+def test_a_checkpoint_of_another_ddx_version_is_ignored(tmp_path, monkeypatch):
+    checkpoint = GroupCheckpoint(tmp_path / "run.h5", [0], "key", 60)
+    checkpoint.save({"stages": []})
+    monkeypatch.setattr("engine.checkpoint.__version__", "0.0.1")
+    assert GroupCheckpoint(tmp_path / "run.h5", [0], "key", 60).load(torch.device("cpu")) is None
 
 
 def test_a_run_killed_mid_group_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):

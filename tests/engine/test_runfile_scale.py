@@ -1,7 +1,11 @@
 """Run files at scale: columnar rows, the journal of finished points, checkpoints and kills of long writers."""
 
 import math
+import shutil
+import subprocess
+import sys
 import time
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -14,7 +18,7 @@ from engine.cli import main
 from engine.errors import RunFileError
 from engine.journal import journal_path, read_journal
 from engine.records import PointRecord
-from engine.runfile import load_run, peek
+from engine.runfile import RunWriter, load_run, peek
 from engine.runner import run
 from tests.engine.helpers import tiny_config
 
@@ -63,6 +67,33 @@ def test_points_of_different_shapes_read_back_exactly(tmp_path):
         assert f["points/roles/theory"].attrs["kind"] == "reference"
 
 
+def written(path, points: list[PointRecord], rows_per_rewrite: int) -> int:
+    """Write `points`, moving them into the table every `rows_per_rewrite`; the size before the final write."""
+    writer = open_writer(path, len(points), checkpoint=3600.0)
+    writer.descriptions = {"test_error": "error on the test set"}
+    for start in range(0, len(points), rows_per_rewrite):
+        writer.add(points[start : start + rows_per_rewrite])
+        writer.checkpoint()
+    running = path.stat().st_size
+    writer.finish("complete")
+    return running
+
+
+def test_a_slow_sweep_rewriting_its_table_for_every_point_keeps_the_file_small(tmp_path):
+    """One point a minute moves one row at a time into the table: the file stays near the size of one write."""
+    points = [synthetic_point(i) for i in range(60)] + odd_points()[1:]
+    points[-2:] = [replace(p, index=60 + k) for k, p in enumerate(points[-2:])]
+    written(tmp_path / "once.h5", points, len(points))
+    once = (tmp_path / "once.h5").stat().st_size
+    running = written(tmp_path / "slow.h5", points, 1)
+    assert running < 2 * once and (tmp_path / "slow.h5").stat().st_size < 1.2 * once
+    stored = load_run(tmp_path / "slow.h5")
+    assert all(same(a, b) for a, b in zip(stored.points, points, strict=True)) and not stored.damaged
+    with h5py.File(tmp_path / "slow.h5") as f:  # what a reader without DDX sees is kept too
+        assert f["points/roles/teacher/test_error"].attrs["description"] == "error on the test set"
+        assert f["points/roles/theory"].attrs["kind"] == "reference" and f.attrs["status"] == "complete"
+
+
 def test_a_checkpoint_moves_the_journal_into_the_table(tmp_path):
     path = tmp_path / "run.h5"
     writer = open_writer(path, 4, checkpoint=3600.0)
@@ -86,6 +117,39 @@ def test_a_journal_point_already_in_the_table_is_read_once(tmp_path):
     writer.finish("stopped")
     journal_path(path).write_bytes(journal)  # killed between the rename and emptying the journal
     assert [p.index for p in load_run(path).points] == [0]
+
+
+def test_the_run_browser_counts_a_point_in_both_the_table_and_the_journal_once(tmp_path):
+    path = tmp_path / "twice.h5"
+    writer = open_writer(path, 5, checkpoint=3600.0)
+    writer.add([synthetic_point(i) for i in range(3)])
+    journal = journal_path(path).read_bytes()
+    writer.checkpoint()
+    journal_path(path).write_bytes(journal)  # killed between the rename and emptying the journal
+    assert peek(path)["points_done"] == len(load_run(path).points) == 3
+    writer.add([synthetic_point(3)])  # the run goes on: a new point in the journal only
+    assert peek(path)["points_done"] == len(load_run(path).points) == 4
+    writer.finish("stopped")
+
+
+def test_copies_left_by_writers_killed_mid_rewrite_are_removed_when_the_run_is_resumed(tmp_path):
+    path = tmp_path / "run.h5"
+    writer = open_writer(path, 4, checkpoint=0.0)
+    writer.add([synthetic_point(0), synthetic_point(1)])
+    writer.finish("stopped")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        pids = (int(gone.stdout), f"{int(gone.stdout)}-compact", alive.pid)
+        left = [tmp_path / f".run.h5.{pid}.tmp" for pid in pids]
+        for copy in left:
+            shutil.copyfile(path, copy)
+        other = tmp_path / f".other.h5.{int(gone.stdout)}.tmp"
+        shutil.copyfile(path, other)
+        RunWriter.resume(load_run(path), "cpu").finish("stopped")
+        alive.kill()
+    assert not left[0].exists() and not left[1].exists(), "the copies of a writer that is gone are removed"
+    assert left[2].exists() and other.exists(), "a live process's copy and another run's are kept"
+    assert [p.index for p in load_run(path).points] == [0, 1]
 
 
 def test_a_torn_last_record_loses_only_the_point_it_was_writing(tmp_path):
