@@ -82,6 +82,17 @@ def test_saglietti_point_stores_theory_roles_and_threshold_markers():
     assert attrs["n_alpha_S"] < attrs["n_alpha_S_teacher"]
 
 
+def test_a_ridgeless_student_keeps_the_teachers_theory_curve_and_drops_only_its_own():
+    """Each reference role depends on its own model's λ: a ridgeless η-student (no fixed point below
+    separability) loses `theory_baseline` but the λ̃ = 0.1 teacher's curve is still drawn."""
+    cfg = mixture_point(2.0)
+    cfg = cfg.model_copy(update={"student": cfg.student.model_copy(update={"ridge": 0.0})})
+    final, outcome = run_one(cfg, 0)
+    assert final["theory_teacher"]["test_error"] == pytest.approx(logistic_error(2.0, 0.2, 1.0, 0.1))
+    assert "theory_baseline" not in final
+    assert outcome.record.attrs["n_alpha_I"] == pytest.approx(0.5 * 80)
+
+
 def test_ridgeless_fits_get_no_theory_and_an_unsolvable_point_no_curve_but_the_run_goes_on(monkeypatch):
     """λ = 0 has no fixed point below separability (it took a CI run 300 s to find out); a solve that
     fails anyway leaves that point's theory values NaN instead of failing the run."""
@@ -91,6 +102,9 @@ def test_ridgeless_fits_get_no_theory_and_an_unsolvable_point_no_curve_but_the_r
     raw = {"data": {"dataset": "gaussian_mixture", "dim": 10, "n_train": 120, "noise": 0.0}}
     raw |= {"teacher": {"model": "linear"}, "student": {"model": "linear"}, "distill": {"mode": "none"}}
     assert not theory.logistic_theory_applies(validate(raw, "test"))
+    raw |= {"teacher": {"model": "linear"}, "student": {"model": "linear", "ridge": 0.1}}
+    found = theory.logistic_theory(validate(raw, "test"), None, {})
+    assert set(found.references) == {"theory_baseline"}
     raw |= {"teacher": {"model": "linear", "ridge": 0.1}, "student": {"model": "linear", "ridge": 0.1}}
     cfg = validate(raw, "test")
     assert theory.logistic_theory_applies(cfg)
