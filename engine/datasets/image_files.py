@@ -99,6 +99,13 @@ def data_root(configured: str) -> Path:
     return Path(configured or os.environ.get("DDX_DATA_ROOT") or "~/data").expanduser()
 
 
+def data_file(path: str, configured_root: str) -> Path:
+    """data.pool_file or data.noise_file: an absolute (or ~) path as given, a relative one under the data root,
+    so a preset can name `cifar5m/part0.npz` wherever the user keeps their data."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else data_root(configured_root) / given
+
+
 def present(path: Path) -> Path | None:
     """`path` itself or its gzipped twin, whichever exists (IDX files come either way)."""
     for candidate in (path, path.with_name(path.name + ".gz")):

@@ -122,6 +122,33 @@ def test_a_noise_file_gives_the_labels_and_its_measured_transition_matrix(root, 
         build_dataset(cfg.model_copy(update={"noise_file": str(tmp_path / "short.npy")}), 0)
 
 
+def test_relative_pool_and_noise_files_are_read_under_the_data_root_not_the_working_directory(tmp_path, monkeypatch):
+    data_root = tmp_path / "data"
+    clean = np.concatenate(
+        [pickle.loads(path.read_bytes())[b"labels"] for path in sorted(write_cifar10(data_root).glob("data_batch_*"))]
+    )
+    images = np.random.default_rng(0).integers(0, 256, size=(70, 32, 32, 3), dtype=np.uint8)
+    (data_root / "cifar5m").mkdir()
+    np.save(data_root / "cifar5m" / "part0.npy", images)
+    np.save(data_root / "noisy.npy", (clean + 1) % 10)
+    elsewhere = tmp_path / "cwd"
+    (elsewhere / "cifar5m").mkdir(parents=True)
+    np.save(elsewhere / "cifar5m" / "part0.npy", 255 - images)  # a decoy where the old code looked
+    np.save(elsewhere / "noisy.npy", clean)
+    monkeypatch.chdir(elsewhere)
+    relative = {"pool_file": "cifar5m/part0.npy", "noise_file": "noisy.npy"} | SIZES | {"noise": 0}
+    explicit = build_dataset(DataConfig(dataset="cifar10", root=str(data_root), **relative), 0)
+    monkeypatch.setenv("DDX_DATA_ROOT", str(data_root))
+    from_env = build_dataset(DataConfig(dataset="cifar10", **relative), 0)
+    absolute = relative | {"pool_file": str(data_root / "cifar5m" / "part0.npy")}
+    expected = build_dataset(DataConfig(dataset="cifar10", root=str(data_root), **absolute), 0)
+    for data in (explicit, from_env):
+        assert np.array_equal(data.x_pool, expected.x_pool), "the pool is the data root's file, not the decoy"
+        assert np.array_equal(data.y_train, (data.y_train_clean + 1) % 10), "labels from the data root's file"
+    with pytest.raises(DataFileError, match=f"data.pool_file {data_root / 'cifar5m' / 'gone.npy'} does not exist"):
+        build_dataset(DataConfig(dataset="cifar10", **(relative | {"pool_file": "cifar5m/gone.npy"})), 0)
+
+
 def test_augmentation_crops_and_flips_each_image_and_models_draw_independently():
     class Learner:
         def __init__(self, seed):
