@@ -169,9 +169,10 @@ def read_idx(path: Path) -> np.ndarray:
     ndim = raw[3]
     dims = np.frombuffer(raw, ">i4", count=ndim, offset=4)
     body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise DataFileError(f"{path}: header promises {tuple(dims)} values, the file holds {body.size}")
-    return body.reshape(tuple(int(d) for d in dims))
+    shape = tuple(int(d) for d in dims)  # plain ints: the message must not show np.int32(…)
+    if body.size != int(np.prod(shape)):
+        raise DataFileError(f"{path}: header promises {shape} values, the file holds {body.size}")
+    return body.reshape(shape)
 
 
 def read_idx_pair(paths: list[Path], layout: Layout) -> tuple[np.ndarray, np.ndarray]:

@@ -64,6 +64,21 @@ def test_a_missing_folder_names_the_path_and_files_and_the_cli_exits_2(tmp_path,
     assert str(tmp_path / "nowhere" / "MNIST" / "raw") in err and "train-images-idx3-ubyte" in err
 
 
+def test_a_truncated_idx_file_says_what_its_header_promised_and_the_cli_exits_2(tmp_path, capsys, monkeypatch):
+    raw = write_mnist(tmp_path, n_train=200, gz=False)
+    images = raw / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-1000])
+    held = 200 * 28 * 28 - 1000
+    message = f"{images}: header promises (200, 28, 28) values, the file holds {held}"
+    with pytest.raises(DataFileError) as err:
+        build_dataset(DataConfig(dataset="mnist", root=str(tmp_path), **SIZES), 0)
+    assert str(err.value) == message
+    monkeypatch.setenv("DDX_DATA_ROOT", str(tmp_path))
+    assert main(["run", "resnet-mnist-tiny", "--out", str(tmp_path / "r.h5"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "np.int" not in err and "Traceback" not in err
+
+
 def test_the_unpickler_admits_numpy_arrays_only(tmp_path):
     class Payload:
         def __reduce__(self):
