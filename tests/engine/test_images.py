@@ -79,6 +79,22 @@ def test_a_truncated_idx_file_says_what_its_header_promised_and_the_cli_exits_2(
     assert message in err and "np.int" not in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("name", "write"), [("cifar10", write_cifar10), ("cifar100", write_cifar100)])
+def test_cifar_batches_pickled_by_python_2_as_the_real_files_read_like_python_3_ones(tmp_path, name, write):
+    import pickletools
+
+    folder = write(tmp_path / "py2", python2=True)
+    write(tmp_path / "py3")
+    first = next(p for p in sorted(folder.iterdir()))
+    ops = {(op.name, arg if "GLOBAL" in op.name else None) for op, arg, _ in pickletools.genops(first.read_bytes())}
+    assert ("SHORT_BINSTRING", None) in ops and ("BINSTRING", None) in ops, "keys and image data as Python 2 str"
+    assert not any("UNICODE" in op or "BYTES" in op for op, _ in ops) and ("GLOBAL", "_codecs encode") not in ops
+    assert ("GLOBAL", "numpy.core.multiarray _reconstruct") in ops
+    old, new = (build_dataset(DataConfig(dataset=name, root=str(tmp_path / v), **SIZES), 0) for v in ("py2", "py3"))
+    for split in ("x_train", "y_train", "x_val", "x_pool", "x_test", "y_test"):
+        assert np.array_equal(getattr(old, split), getattr(new, split)), split
+
+
 def test_the_unpickler_admits_numpy_arrays_only(tmp_path):
     class Payload:
         def __reduce__(self):
