@@ -76,10 +76,14 @@ class DataConfig(Section):
         description="folder holding torchvision's dataset folders (image datasets); empty = $DDX_DATA_ROOT or ~/data",
     )
     pool_file: str = Field(
-        "", description="unlabeled pool images as .npy (memory-mapped) or .npz with X, uint8; empty = training images"
+        "",
+        description="unlabeled pool images as .npy (memory-mapped) or .npz with X, uint8; a relative path is "
+        "read under the data root (data.root); empty = training images",
     )
     noise_file: str = Field(
-        "", description="fixed noisy labels, one per training image (.npy, .npz or text); needs data.noise = 0"
+        "",
+        description="fixed noisy labels, one per training image (.npy, .npz or text); a relative path is read "
+        "under the data root (data.root); needs data.noise = 0",
     )
 
 

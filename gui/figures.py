@@ -83,6 +83,7 @@ def draw_sweep(ax, run: RunData, slot: int = 0, name: str = "") -> None:
         )
     if results.bayes_error is not None and metric == "test_error":
         ax.axhline(results.bayes_error, color=BAYES_COLOR, ls=":", lw=1, label="Bayes-optimal error" + suffix)
+    draw_sample_ratio_markers(ax, results, name)
     first = results.axes[0]
     if first.categorical:
         ax.set_xticks(range(len(first.values)), first.values)
@@ -90,6 +91,18 @@ def draw_sweep(ax, run: RunData, slot: int = 0, name: str = "") -> None:
         ax.set_xscale("log")
     ax.set_xlabel(first.key)
     ax.set_ylabel(sweep_axis_label(metric))
+
+
+def draw_sample_ratio_markers(ax, results: Results, name: str = "") -> None:
+    """The α-thresholds of an n_train sweep as dotted vertical lines, each labelled at the top as in the
+    app (α_I = η, α_S, α̃_S); their long labels stay out of the legend, which the roles already fill."""
+    for label, position in results.sample_ratio_markers().items():
+        short = label.split(" (")[0] + (f" · {name}" if name else "")
+        ax.axvline(position, color=THRESHOLD_COLOR, ls=":", lw=1)
+        top = ax.get_xaxis_transform()  # x in data, y as a fraction of the axes' height
+        ax.text(
+            position, 0.98, short, transform=top, rotation=90, ha="right", va="top", fontsize=6, color=THRESHOLD_COLOR
+        )
 
 
 def mark_best_epoch(ax, role: str, curves: dict, name: str = "") -> None:

@@ -99,6 +99,13 @@ def data_root(configured: str) -> Path:
     return Path(configured or os.environ.get("DDX_DATA_ROOT") or "~/data").expanduser()
 
 
+def data_file(path: str, configured_root: str) -> Path:
+    """data.pool_file or data.noise_file: an absolute (or ~) path as given, a relative one under the data root,
+    so a preset can name `cifar5m/part0.npz` wherever the user keeps their data."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else data_root(configured_root) / given
+
+
 def present(path: Path) -> Path | None:
     """`path` itself or its gzipped twin, whichever exists (IDX files come either way)."""
     for candidate in (path, path.with_name(path.name + ".gz")):
@@ -162,9 +169,10 @@ def read_idx(path: Path) -> np.ndarray:
     ndim = raw[3]
     dims = np.frombuffer(raw, ">i4", count=ndim, offset=4)
     body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise DataFileError(f"{path}: header promises {tuple(dims)} values, the file holds {body.size}")
-    return body.reshape(tuple(int(d) for d in dims))
+    shape = tuple(int(d) for d in dims)  # plain ints: the message must not show np.int32(…)
+    if body.size != int(np.prod(shape)):
+        raise DataFileError(f"{path}: header promises {shape} values, the file holds {body.size}")
+    return body.reshape(shape)
 
 
 def read_idx_pair(paths: list[Path], layout: Layout) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,16 @@ from pathlib import Path
 import numpy as np
 
 from engine.datasets.base import Splits, register_dataset, split_rng
-from engine.datasets.image_files import LAYOUTS, Layout, data_root, pool_as_chw, read_images, read_label_file, read_pool
+from engine.datasets.image_files import (
+    LAYOUTS,
+    Layout,
+    data_file,
+    data_root,
+    pool_as_chw,
+    read_images,
+    read_label_file,
+    read_pool,
+)
 from engine.errors import DataFileError
 
 FIELDS = ("root", "pool_file", "noise_file")
@@ -40,9 +49,9 @@ def measured_transition(clean: np.ndarray, given: np.ndarray, n_classes: int) ->
     return np.where(totals > 0, counts / np.maximum(totals, 1), np.eye(n_classes))
 
 
-def file_labels(path: str, clean: np.ndarray, n_classes: int) -> np.ndarray:
+def file_labels(path: Path, clean: np.ndarray, n_classes: int) -> np.ndarray:
     """The noisy label of every training image, from data.noise_file, checked against the training set."""
-    labels = read_label_file(Path(path).expanduser())
+    labels = read_label_file(path)
     if len(labels) != len(clean):
         raise DataFileError(
             f"data.noise_file {path} holds {len(labels)} labels; the training set has {len(clean)} images"
@@ -54,11 +63,10 @@ def file_labels(path: str, clean: np.ndarray, n_classes: int) -> np.ndarray:
 
 def user_pool(cfg, layout: Layout, seed: int) -> np.ndarray:
     """n_unlabeled images drawn without replacement from data.pool_file, read row by row from a memory map."""
-    images = read_pool(Path(cfg.pool_file).expanduser(), layout.shape)
+    path = data_file(cfg.pool_file, cfg.root)
+    images = read_pool(path, layout.shape)
     if len(images) < cfg.n_unlabeled:
-        raise DataFileError(
-            f"data.pool_file {cfg.pool_file} holds {len(images)} images; n_unlabeled = {cfg.n_unlabeled}"
-        )
+        raise DataFileError(f"data.pool_file {path} holds {len(images)} images; n_unlabeled = {cfg.n_unlabeled}")
     rows = np.sort(split_rng(seed, "pool-file").choice(len(images), cfg.n_unlabeled, replace=False))
     return pool_as_chw(images[rows], layout.shape)
 
@@ -83,7 +91,7 @@ def image_splits(name: str, cfg, seed: int) -> Splits:
     test = split_rng(seed, "test-images").permutation(len(images.x_test))[: cfg.n_test]
     noisy = {}
     if cfg.noise_file:
-        given = file_labels(cfg.noise_file, images.y_train, layout.n_classes)
+        given = file_labels(data_file(cfg.noise_file, cfg.root), images.y_train, layout.n_classes)
         transition = measured_transition(images.y_train, given, layout.n_classes)
         noisy = {"y_train_given": given[train], "y_val_given": given[val], "transition": transition}
     return Splits(

@@ -94,20 +94,23 @@ register_diagnostic(
 )
 
 
-def logistic_theory_applies(cfg) -> bool:
-    """Replica curves hold for L2-regularized logistic linear models on the noiseless mixture.
+def logistic_model_has_theory(spec) -> bool:
+    """Whether one role's model has a replica curve: an L2-regularized (λ > 0) `linear` logistic model.
 
     Ridgeless fits (λ = 0) are left out: below separability their norm diverges and the fixed point
     the solver follows along α does not exist.
     """
-    linear = cfg.teacher.model == "linear" and cfg.student.model == "linear"
-    regularized = cfg.teacher.ridge > 0 and cfg.student.ridge > 0
+    return spec.model == "linear" and spec.ridge > 0
+
+
+def logistic_theory_applies(cfg) -> bool:
+    """Replica curves hold on the noiseless mixture with cross-entropy, for the teacher or the student
+    model (or both) that `logistic_model_has_theory`: each role's curve depends only on its own λ."""
     return (
         cfg.data.dataset == "gaussian_mixture"
-        and linear
-        and regularized
         and cfg.train.loss == "cross_entropy"
         and cfg.data.noise == 0
+        and (logistic_model_has_theory(cfg.teacher) or logistic_model_has_theory(cfg.student))
     )
 
 
@@ -128,17 +131,17 @@ def logistic_theory(cfg, data, roles: dict) -> Findings:
             log.warning("no replica theory value for this point: %s", exc)
             return math.nan
 
-    return Findings(
-        attrs={
-            "n_alpha_I": student.trainable_fraction * dim,
-            "n_alpha_S": separability_threshold(rho, delta, student.trainable_fraction) * dim,
-            "n_alpha_S_teacher": separability_threshold(rho, delta, teacher.trainable_fraction) * dim,
-        },
-        references={
-            "theory_teacher": {"test_error": error(teacher)},
-            "theory_baseline": {"test_error": error(student)},
-        },
-    )
+    attrs, references = {}, {}
+    if student.model == "linear":
+        attrs["n_alpha_I"] = student.trainable_fraction * dim
+        attrs["n_alpha_S"] = separability_threshold(rho, delta, student.trainable_fraction) * dim
+    if teacher.model == "linear":
+        attrs["n_alpha_S_teacher"] = separability_threshold(rho, delta, teacher.trainable_fraction) * dim
+    if logistic_model_has_theory(teacher):
+        references["theory_teacher"] = {"test_error": error(teacher)}
+    if logistic_model_has_theory(student):
+        references["theory_baseline"] = {"test_error": error(student)}
+    return Findings(attrs=attrs, references=references)
 
 
 register_diagnostic(
